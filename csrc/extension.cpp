@@ -1,0 +1,13 @@
+// The Python module shortcutbench._C: non-tensor helpers (build_info) via pybind11.
+// Tensor ops are not bound here; each registers itself with the dispatcher from its own
+// csrc/<op>.cpp (TORCH_LIBRARY_FRAGMENT) and its kernels (TORCH_LIBRARY_IMPL), so loading
+// this module is enough to make torch.ops.shortcutbench.<op> available.
+#include <torch/extension.h>
+
+#include "build_info.h"
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.doc() = "shortcutbench compiled core";
+  m.def("build_info", &shortcutbench::build_info,
+        "Compiler, flags, OpenMP, SIMD and CUDA facts of this build, as a dict of strings");
+}

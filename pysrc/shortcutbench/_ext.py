@@ -1,0 +1,90 @@
+"""Loading of the compiled core ``shortcutbench._C`` and the per-op backend choice.
+
+Every public op in :mod:`shortcutbench.ops` calls :func:`use_compiled` to decide between the
+compiled kernel and its pure-torch reference. Without ``_C`` (not built, or
+``SHORTCUTBENCH_FORCE_REFERENCE=1``) ops fall back to the reference with one warning.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Dict, Optional
+
+import torch
+
+_C = None
+_IMPORT_ERROR: Optional[BaseException] = None
+try:  # importing the module runs the TORCH_LIBRARY registrations of every op
+    from . import _C  # type: ignore[attr-defined,no-redef]
+except ImportError as exc:  # pragma: no cover - exercised on pure-Python installs
+    _IMPORT_ERROR = exc
+
+_warned = False
+
+
+def has_ops() -> bool:
+    return _C is not None
+
+
+def assert_has_ops() -> None:
+    if _C is None:
+        raise RuntimeError(
+            "shortcutbench._C is not built; run `make install` (or `pip install "
+            f"--no-build-isolation -e .`). Import error: {_IMPORT_ERROR}"
+        )
+
+
+def forced_reference() -> bool:
+    return os.environ.get("SHORTCUTBENCH_FORCE_REFERENCE", "0") == "1"
+
+
+def has_kernel(op: str, device: torch.device) -> bool:
+    """Whether ``_C`` registered a kernel for ``op`` on ``device``'s dispatch key."""
+    if _C is None:
+        return False
+    key = "CUDA" if device.type == "cuda" else "CPU"
+    return torch._C._dispatch_has_kernel_for_dispatch_key(f"shortcutbench::{op}", key)
+
+
+def use_compiled(op: str, device: torch.device) -> bool:
+    global _warned
+    if forced_reference():
+        return False
+    if has_kernel(op, device):
+        return True
+    if not _warned:
+        warnings.warn(
+            f"shortcutbench: no compiled kernel for {op} on {device.type} "
+            f"({'_C not built' if _C is None else 'not registered'}); using the torch reference",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        _warned = True
+    return False
+
+
+def build_info() -> Dict[str, str]:
+    if _C is None:
+        return {"compiled": "no", "reason": str(_IMPORT_ERROR)}
+    info = dict(_C.build_info())
+    info["compiled"] = "yes"
+    return info
+
+
+def backends() -> Dict[str, str]:
+    """Backend each op uses on CPU (and on CUDA when a device is present) right now."""
+    from .ops import OPS
+
+    out = {}
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    for op in OPS:
+        parts = []
+        for dev in devices:
+            if forced_reference():
+                parts.append(f"{dev.type}: reference (forced)")
+            elif has_kernel(op, dev):
+                parts.append(f"{dev.type}: compiled")
+            else:
+                parts.append(f"{dev.type}: reference")
+        out[op] = ", ".join(parts)
+    return out

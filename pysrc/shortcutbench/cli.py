@@ -1,0 +1,184 @@
+"""``shortcutbench`` command line. Bad input exits 2 with one line naming the problem."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .errors import UsageError
+
+DEFAULT_OUT = "leaderboard"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _add_common_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=["quick", "full"], default="quick",
+                   help="quick: minutes, 1 seed (make run); full: the protocol of the committed tables")
+    p.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="number of training seeds (default: the profile's; seeds are 0..N-1)")
+    p.add_argument("--mnist-dir", default=None, metavar="DIR",
+                   help="directory with the four MNIST IDX files (raw or .gz); default: the 5,000 embedded digits")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"where records.sqlite, tables and figures go (default: {DEFAULT_OUT}/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="track-specific protocol override (see the track's docs); recorded in every record")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .tracks import TRACKS
+    from .data import DATASETS
+
+    p = _Parser(prog="shortcutbench", description=__doc__.split("\n")[0] +
+                "\nTracks: " + ", ".join(TRACKS.list()) + ". Tables are rebuilt from stored records.",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    sub.add_parser("doctor", help="report the build: compiled backend per op, compiler, OpenMP threads, CUDA",
+                   description="Report how shortcutbench was built and which backend each op uses.")
+
+    data = sub.add_parser("data", help="inspect datasets", description="Inspect datasets.")
+    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser, metavar="ACTION")
+    show = dsub.add_parser("show", help="print a summary and write a PNG grid of samples",
+                           description="Print a summary of a dataset and write a PNG grid of samples. "
+                                       "Datasets: " + ", ".join(DATASETS.list()) + ".")
+    show.add_argument("dataset", help="one of: " + ", ".join(DATASETS.list()))
+    show.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
+    show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="dataset option, e.g. rho=0.9, n_confusing_colors=3, color_jitter=0.05, "
+                           "color_location=background, data_seed=1 (repeatable)")
+    show.add_argument("--out", default=str(Path(DEFAULT_OUT) / "figures" / "data"), metavar="DIR",
+                      help="directory for <dataset>_samples.png")
+
+    run = sub.add_parser("run", help="run a track (or 'all') and rebuild its tables",
+                         description="Run a track under a frozen protocol preset, store one record per "
+                                     "(model, seed) and rebuild the track's tables. Tracks: "
+                                     + ", ".join(TRACKS.list()) + ", or 'all'.")
+    run.add_argument("track", help="track name or 'all'")
+    _add_common_run_args(run)
+
+    lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
+                        description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
+    lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
+    lb.add_argument("--track", default=None, help="only this track")
+    return p
+
+
+def cmd_doctor(args) -> int:
+    import torch
+
+    from . import __version__, _ext
+    from .zoo import cache_dir
+
+    info = _ext.build_info()
+    print(f"shortcutbench {__version__}  torch {torch.__version__}  python {sys.version.split()[0]}")
+    print(f"compiled core (shortcutbench._C): {'yes' if info.get('compiled') == 'yes' else 'no'}")
+    for k in sorted(info):
+        if k != "compiled":
+            print(f"  {k}: {info[k]}")
+    print(f"torch threads: {torch.get_num_threads()}  cuda available: {torch.cuda.is_available()}")
+    print("ops:")
+    for op, backend in _ext.backends().items():
+        print(f"  {op}: {backend}")
+    print(f"zoo cache: {cache_dir()}")
+    return 0
+
+
+def cmd_data_show(args) -> int:
+    from .data import DATASETS
+    from .utils.atomic import ensure_writable_dir
+    from .utils.config import parse_assignments
+
+    builder = DATASETS.get(args.dataset)
+    out = ensure_writable_dir(args.out)
+    view = builder(parse_assignments(args.set), args.mnist_dir)
+    print(view.summary())
+    path = out / f"{args.dataset}_samples.png"
+    view.save_grid(path)
+    print(f"samples: {path}")
+    return 0
+
+
+def _render(track_names: Sequence[str], out: Path) -> List[Path]:
+    from .results import Store, write_tables
+    from .tracks import TRACKS
+
+    store = Store.in_dir(out)
+    written = []
+    for name in track_names:
+        records = store.query(track=name)
+        if records:
+            written += write_tables(TRACKS.get(name)().render(records, out), out)
+    return written
+
+
+def cmd_run(args) -> int:
+    from .results import Store
+    from .tracks import TRACKS, RunContext
+    from .utils.atomic import ensure_writable_dir
+
+    names = TRACKS.list() if args.track == "all" else [args.track]
+    tracks = [TRACKS.get(n)() for n in names]  # unknown track: one line, exit 2, before any work
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.mnist_dir is not None:
+        from .data import read_idx_dir
+
+        read_idx_dir(args.mnist_dir)  # validate before any training
+    out = ensure_writable_dir(args.out)
+    store = Store.in_dir(out)
+    from .utils.config import parse_assignments
+
+    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out,
+                     options=parse_assignments(args.set))
+    for track in tracks:
+        t0 = time.perf_counter()
+        n = 0
+        for record in track.run(ctx):
+            store.put([record])  # each record lands atomically as soon as it exists
+            n += 1
+        for path in _render([track.name], out):
+            print(f"wrote {path}")
+        print(f"{track.name}: {n} records in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from .results import Store
+    from .tracks import TRACKS
+
+    out = Path(args.out)
+    if not (out / "records.sqlite").is_file():
+        raise UsageError(f"no records in {str(out)!r} (expected {out / 'records.sqlite'}); run a track first")
+    names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
+    for path in _render(names, out):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "data":
+            return cmd_data_show(args)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"shortcutbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shortcutbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Figures (matplotlib, Agg) written atomically with no timestamp metadata, so regenerating
+from the same records gives the same bytes."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..utils.atomic import atomic_write_bytes  # noqa: E402
+
+
+def save(fig, path: str | Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def heatmap(matrix: Sequence[Sequence[float]], path: str | Path, title: str, xlabel: str, ylabel: str,
+            fmt: str = "{:.0f}", xticks: Optional[Sequence[str]] = None, yticks: Optional[Sequence[str]] = None,
+            cmap: str = "viridis") -> None:
+    m = np.asarray(matrix, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    im = ax.imshow(m, cmap=cmap)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            if not np.isnan(m[i, j]):
+                ax.text(j, i, fmt.format(m[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if m[i, j] < np.nanmax(m) * 0.6 else "black")
+    ax.set_xticks(range(m.shape[1]), xticks if xticks is not None else range(m.shape[1]), fontsize=7,
+                  rotation=45 if xticks is not None else 0)
+    ax.set_yticks(range(m.shape[0]), yticks if yticks is not None else range(m.shape[0]), fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    save(fig, path)
+
+
+def curves(series: Dict[str, Dict[str, np.ndarray]], path: str | Path, title: str, xlabel: str, ylabel: str,
+           hline: Optional[float] = None) -> None:
+    """series: label → {"x": ..., "mean": ..., "se": ... (optional)}; shaded band = ± SE."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, s in series.items():
+        x, m = np.asarray(s["x"]), np.asarray(s["mean"])
+        line, = ax.plot(x, m, marker="o", ms=3, label=label, ls=s.get("ls", "-"))
+        se = s.get("se")
+        if se is not None and np.all(np.isfinite(se)):
+            ax.fill_between(x, m - se, m + se, color=line.get_color(), alpha=0.2)
+    if hline is not None:
+        ax.axhline(hline, color="gray", lw=0.8, ls=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def bars(labels: List[str], values: Sequence[float], path: str | Path, title: str, ylabel: str,
+         errors: Optional[Sequence[float]] = None) -> None:
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    ax.bar(range(len(labels)), values, yerr=errors, capsize=3, color="tab:blue")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    save(fig, path)

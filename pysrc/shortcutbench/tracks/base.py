@@ -1,0 +1,63 @@
+"""What a track is: ``run`` yields result records under a frozen protocol preset of a profile;
+``render`` turns stored records into tables and figures (a pure function of the records)."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional
+
+import torch.nn as nn
+
+from ..registry import Registry
+from ..results.record import Record
+from ..results.tables import Table
+
+PROFILES = ("quick", "full")  # quick: every track in minutes (make run); full: the committed tables
+
+
+@dataclass(frozen=True)
+class RunContext:
+    profile: str = "quick"
+    seeds: Optional[int] = None  # number of training seeds; None = the profile's
+    mnist_dir: Optional[str] = None
+    out_dir: Path = Path("leaderboard")
+    device: str = "cpu"
+    options: Dict[str, str] = field(default_factory=dict)  # `run --set key=value` protocol overrides
+
+    def seed_list(self, default: int) -> List[int]:
+        return list(range(self.seeds if self.seeds is not None else default))
+
+
+class Track(abc.ABC):
+    """A track evaluates *models*: ``evaluate(model, ctx)`` is the one code path that zoo entries
+    and submitted models both go through; ``run`` obtains the zoo models of the profile, calls
+    ``evaluate`` and wraps the metrics into records."""
+
+    name: str = "?"
+    title: str = "?"
+
+    @abc.abstractmethod
+    def evaluate(self, model: nn.Module, ctx: RunContext) -> Dict[str, Any]:
+        """Metrics of one trained model (in eval mode, inputs in [0, 1]) under ctx's protocol."""
+
+    @abc.abstractmethod
+    def run(self, ctx: RunContext) -> Iterable[Record]:
+        """Evaluate under ``ctx.profile``'s protocol; yield one record per (model, seed)."""
+
+    @abc.abstractmethod
+    def render(self, records: List[Record], out_dir: Path) -> List[Table]:
+        """Tables (and figures under ``out_dir/figures/<track>/``) from stored records only."""
+
+
+TRACKS: Registry[type] = Registry("track")  # name → Track subclass
+
+
+def select_profile(records: List[Record]) -> List[Record]:
+    """Per model, keep the records of the most thorough profile stored (full over quick), so a
+    quick `make run` never displaces the committed full-profile rows."""
+    rank = {p: i for i, p in enumerate(PROFILES)}
+    best: Dict[str, int] = {}
+    for r in records:
+        best[r.model_id] = max(best.get(r.model_id, -1), rank.get(r.profile, -1))
+    return [r for r in records if rank.get(r.profile, -1) == best[r.model_id]]

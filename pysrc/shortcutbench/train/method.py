@@ -1,0 +1,81 @@
+"""The method interface every training method implements, and the registry that names them."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Any, ClassVar, Dict, Iterator, Optional
+
+import torch
+import torch.nn as nn
+
+from ..registry import Registry
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser schedule shared by every method. Seed 000 §3.2 trains the lazy CNN with SGD for
+    4 epochs (§3.3); it gives no learning rate or batch size, so 0.01 / momentum 0.9 / 64 are our
+    documented defaults."""
+
+    epochs: int = 4
+    batch_size: int = 64
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor  # [B, 3, 28, 28] float in [0, 1]
+    y: torch.Tensor  # digit
+    color: torch.Tensor  # colour id
+    index: torch.Tensor  # row in the training split
+
+    @property
+    def group(self) -> torch.Tensor:
+        return self.y * 10 + self.color
+
+
+class Method(abc.ABC):
+    """A training method. ``training_step`` owns its optimisers: it computes the loss, calls
+    backward and steps, so adversarial and two-network methods fit the same loop as ERM.
+
+    Class attributes state what the method needs; tables report them.
+    """
+
+    name: ClassVar[str] = "?"
+    uses_group_labels: ClassVar[bool] = False
+    uses_color_labels: ClassVar[bool] = False
+    default_hparams: ClassVar[Dict[str, Any]] = {}
+
+    def __init__(self, model: nn.Module, cfg: TrainConfig, data: Any, **hparams: Any):
+        unknown = set(hparams) - set(self.default_hparams)
+        if unknown:
+            from ..errors import UsageError
+
+            raise UsageError(f"method {self.name!r} has no hyperparameter(s) {sorted(unknown)}")
+        self.model = model
+        self.cfg = cfg
+        self.data = data
+        self.hparams = {**self.default_hparams, **hparams}
+        self.optimizer = self.make_optimizer(model.parameters())
+
+    def make_optimizer(self, params) -> torch.optim.Optimizer:
+        return torch.optim.SGD(params, lr=self.cfg.lr, momentum=self.cfg.momentum, weight_decay=self.cfg.weight_decay)
+
+    def epoch_order(self, n: int, generator: torch.Generator, epoch: int) -> Optional[Iterator[torch.Tensor]]:
+        """Batches of training-set indices; None means a uniform shuffle (the default)."""
+        return None
+
+    def on_epoch_start(self, epoch: int) -> None:
+        pass
+
+    @abc.abstractmethod
+    def training_step(self, batch: Batch, epoch: int, step: int) -> Dict[str, float]:
+        """One optimisation step on ``batch``; returns at least {"loss": float}."""
+
+    def final_model(self) -> nn.Module:
+        return self.model
+
+
+METHODS: Registry[type] = Registry("method")

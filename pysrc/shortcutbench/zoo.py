@@ -1,0 +1,88 @@
+"""The model zoo: every trained model is an entry keyed by (architecture, method, training config,
+hyperparameters, seed, data fingerprint), cached on disk and rebuilt deterministically when
+missing. Tracks evaluate zoo entries and submitted models alike.
+
+Cache: ``$SHORTCUTBENCH_CACHE`` or ``~/.cache/shortcutbench``; weights load with
+``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import torch
+import torch.nn as nn
+
+from .models import create_model
+from .train import TrainConfig, fit
+from .utils.atomic import atomic_write_bytes, atomic_write_text
+from .utils.fingerprint import canonical_json, hash_config
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SHORTCUTBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "shortcutbench")
+    return Path(root)
+
+
+@dataclass(frozen=True)
+class ZooSpec:
+    arch: str = "lazy_cnn"
+    method: str = "erm"
+    train: TrainConfig = TrainConfig()
+    hparams: Dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    arch_kwargs: Dict[str, Any] = field(default_factory=dict)
+    tag: str = ""  # variant name shown in tables when hparams differ from the method's defaults
+
+    @property
+    def model_id(self) -> str:
+        """Seed-free name of the model family, e.g. ``lazy_cnn.erm`` (tables group seeds by it)."""
+        return f"{self.arch}.{self.method}" + (f".{self.tag}" if self.tag else "")
+
+    def key(self, data_fingerprint: str) -> str:
+        return hash_config({"spec": asdict(self), "data": data_fingerprint}, n=20)
+
+
+@dataclass
+class ZooEntry:
+    spec: ZooSpec
+    key: str
+    model: nn.Module
+    history: List[Dict[str, Any]]
+    checkpoints: List[Dict[str, torch.Tensor]]
+    train_time_s: float
+    cached: bool
+
+    def model_at_epoch(self, epoch: int) -> nn.Module:
+        """The model as it was after ``epoch`` (1-based); for checkpoint-selection rules."""
+        m = create_model(self.spec.arch, **self.spec.arch_kwargs)
+        m.load_state_dict(self.checkpoints[epoch - 1])
+        return m.eval()
+
+
+def _paths(key: str):
+    d = cache_dir() / "zoo"
+    return d / f"{key}.pt", d / f"{key}.json"
+
+
+def load_or_train(spec: ZooSpec, data: Any, evaluate: Optional[Callable[[nn.Module], Dict[str, Any]]] = None,
+                  desc: str = "train") -> ZooEntry:
+    key = spec.key(data.fingerprint)
+    weights, meta = _paths(key)
+    model = create_model(spec.arch, **spec.arch_kwargs)
+    if weights.is_file() and meta.is_file():
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        info = json.loads(meta.read_text())
+        model.load_state_dict(state["final"])
+        return ZooEntry(spec, key, model.eval(), info["history"], state["checkpoints"], info["train_time_s"], True)
+    res = fit(model, spec.method, data, spec.train, spec.seed, evaluate=evaluate, hparams=spec.hparams, desc=desc)
+    buf = io.BytesIO()
+    torch.save({"final": res.model.state_dict(), "checkpoints": res.checkpoints}, buf)
+    atomic_write_bytes(weights, buf.getvalue())
+    atomic_write_text(meta, canonical_json({"spec": asdict(spec), "data": data.fingerprint, "history": res.history,
+                                            "train_time_s": res.train_time_s}))
+    return ZooEntry(spec, key, res.model, res.history, res.checkpoints, res.train_time_s, False)
