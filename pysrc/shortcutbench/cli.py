@@ -155,8 +155,8 @@ def cmd_leaderboard(args) -> int:
     from .tracks import TRACKS
 
     out = Path(args.out)
-    if not (out / "records.sqlite").is_file():
-        raise UsageError(f"no records in {str(out)!r} (expected {out / 'records.sqlite'}); run a track first")
+    if not (out / "records.sqlite").is_file() and not any((out / "records").glob("*.jsonl")):
+        raise UsageError(f"no records in {str(out)!r} (neither records.sqlite nor records/*.jsonl); run a track first")
     names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
     for path in _render(names, out):
         print(f"wrote {path}")
