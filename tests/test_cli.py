@@ -1,0 +1,108 @@
+"""CLI contract: --help everywhere, bad input → exit 2 with one line and no traceback."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shortcutbench.cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["data", "show", "--help"], ["leaderboard", "--help"],
+                                  ["doctor", "--help"]])
+def test_help_everywhere(capsys, argv):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 0
+    assert "usage: shortcutbench" in capsys.readouterr().out
+
+
+def test_doctor_reports_backend_and_threads(capsys):
+    code, out, _ = _run(capsys, "doctor")
+    assert code == 0
+    assert "compiled core (shortcutbench._C):" in out and "openmp_max_threads" in out
+    assert "colorize: cpu:" in out
+
+
+def _one_line_error(err: str, fragment: str):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("shortcutbench: error:") and fragment in lines[0], err
+
+
+def _write(path: Path, data: bytes):
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", "nosuchtrack"], "unknown track 'nosuchtrack'"),
+    (["run", "shortcut", "--profile", "huge"], "invalid choice: 'huge'"),
+    (["run", "shortcut", "--seeds", "0"], "--seeds must be >= 1"),
+    (["data", "show", "colored_mnist", "--set", "rho=1.5"], "rho must be in (0, 1], got 1.5"),
+    (["data", "show", "colored_mnist", "--set", "rho=0"], "rho must be in (0, 1]"),
+    (["data", "show", "colored_mnist", "--set", "rho=abc"], "--set rho=abc: expected float"),
+    (["data", "show", "colored_mnist", "--set", "colour=red"], "unknown option 'colour'"),
+    (["data", "show", "nosuch"], "unknown dataset 'nosuch'"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_arguments_exit_2_one_line(capsys, tmp_path, argv, fragment):
+    argv = argv + (["--out", str(tmp_path / "o")] if argv[0] in ("run", "data") and "--help" not in argv else [])
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    _one_line_error(err, fragment)
+    assert not (tmp_path / "o" / "records.sqlite").exists()  # nothing written
+
+
+def test_missing_and_broken_idx_exit_2(capsys, tmp_path):
+    code, _, err = _run(capsys, "run", "shortcut", "--mnist-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "o"))
+    assert code == 2
+    _one_line_error(err, "does not exist")
+    d = tmp_path / "idx"
+    d.mkdir()
+    _write(d / "train-images-idx3-ubyte", b"\x00\x00\x08\x01" + b"\x00" * 20)  # wrong magic
+    for name in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        _write(d / name, b"")
+    code, _, err = _run(capsys, "run", "shortcut", "--mnist-dir", str(d), "--out", str(tmp_path / "o"))
+    assert code == 2
+    _one_line_error(err, "magic number 0x00000801")
+    _write(d / "train-images-idx3-ubyte", b"\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x1c\x00\x00\x00\x1c" + b"\x00" * 100)
+    code, _, err = _run(capsys, "data", "show", "mnist", "--mnist-dir", str(d), "--out", str(tmp_path / "o"))
+    assert code == 2
+    _one_line_error(err, "truncated")
+    assert not (tmp_path / "o" / "records.sqlite").exists()
+
+
+def test_unwritable_out_exit_2(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = _run(capsys, "run", "shortcut", "--out", str(blocker / "sub"))
+    assert code == 2
+    _one_line_error(err, "is not writable")
+
+
+def test_leaderboard_without_records_exit_2(capsys, tmp_path):
+    code, _, err = _run(capsys, "leaderboard", "--out", str(tmp_path))
+    assert code == 2
+    _one_line_error(err, "no records")
+
+
+def test_data_show_writes_grid(capsys, tmp_path):
+    code, out, _ = _run(capsys, "data", "show", "colored_mnist", "--set", "rho=0.9", "--out", str(tmp_path))
+    assert code == 0
+    assert "train dominant share per digit: 0:0.9000" in out and "hard cells: 90 conflicting, counts min 100 max 100" in out
+    assert (tmp_path / "colored_mnist_samples.png").stat().st_size > 5000
+
+
+def test_console_script_exit_code_and_no_traceback(tmp_path):
+    env = {**os.environ, "SHORTCUTBENCH_PROGRESS": "0"}
+    proc = subprocess.run([sys.executable, "-m", "shortcutbench", "run", "nosuchtrack"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
