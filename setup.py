@@ -38,6 +38,9 @@ def _extensions():
         print("shortcutbench: SHORTCUTBENCH_NO_EXT=1, pure-Python install", flush=True)
         return []
     cuda_torch = torch.version.cuda is not None
+    if _flag("FORCE_CUDA") and not _flag("FORCE_CPU") and (not cuda_torch or CUDA_HOME is None):
+        sys.exit(f"setup.py: FORCE_CUDA=1 needs a CUDA build of torch (have {torch.__version__}) and nvcc "
+                 f"(CUDA_HOME={CUDA_HOME})")
     build_cuda = not _flag("FORCE_CPU") and (
         _flag("FORCE_CUDA") or (cuda_torch and torch.cuda.is_available() and CUDA_HOME is not None)
     )
