@@ -2,7 +2,7 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
-#include "../macros.h"
+#include "../colorize.h"
 
 namespace {
 
@@ -37,16 +37,7 @@ void colorize_kernel(const gray_t* gray, const float* color, float* out, int64_t
 
 at::Tensor colorize_cpu(const at::Tensor& gray, const at::Tensor& color, bool background) {
   SB_CHECK_CPU(gray);
-  SB_CHECK_CPU(color);
-  SB_CHECK_DIM(gray, 3);
-  SB_CHECK_DIM(color, 2);
-  TORCH_CHECK(color.size(0) == gray.size(0) && color.size(1) == 3,
-              "color must have shape [N, 3] with N = gray.size(0) = ", gray.size(0), ", got ",
-              color.sizes());
-  TORCH_CHECK(gray.scalar_type() == at::kByte || gray.scalar_type() == at::kFloat,
-              "gray must be uint8 or float32, got ", gray.scalar_type());
-  TORCH_CHECK(color.scalar_type() == at::kFloat, "color must be float32, got ",
-              color.scalar_type());
+  shortcutbench::check_colorize_inputs(gray, color);
   auto g = gray.contiguous();
   auto col = color.contiguous();
   const int64_t n = g.size(0), h = g.size(1), w = g.size(2);

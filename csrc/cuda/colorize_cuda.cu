@@ -1,10 +1,11 @@
 // CUDA kernel of colorize; built only when CUDA and nvcc are present (setup.py BUILD_CUDA).
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAStream.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 #include <torch/types.h>
 
-#include "../macros.h"
+#include "../colorize.h"
 
 namespace {
 
@@ -31,16 +32,7 @@ __global__ void colorize_cuda_kernel(const gray_t* __restrict__ gray,
 
 at::Tensor colorize_cuda(const at::Tensor& gray, const at::Tensor& color, bool background) {
   SB_CHECK_CUDA(gray);
-  SB_CHECK_SAME_DEVICE(gray, color);
-  SB_CHECK_DIM(gray, 3);
-  SB_CHECK_DIM(color, 2);
-  TORCH_CHECK(color.size(0) == gray.size(0) && color.size(1) == 3,
-              "color must have shape [N, 3] with N = gray.size(0) = ", gray.size(0), ", got ",
-              color.sizes());
-  TORCH_CHECK(gray.scalar_type() == at::kByte || gray.scalar_type() == at::kFloat,
-              "gray must be uint8 or float32, got ", gray.scalar_type());
-  TORCH_CHECK(color.scalar_type() == at::kFloat, "color must be float32, got ",
-              color.scalar_type());
+  shortcutbench::check_colorize_inputs(gray, color);
   const c10::cuda::CUDAGuard guard(gray.device());
   auto g = gray.contiguous();
   auto col = color.contiguous();
@@ -50,7 +42,7 @@ at::Tensor colorize_cuda(const at::Tensor& gray, const at::Tensor& color, bool b
   if (total == 0) return out;
   const int threads = 256;
   const int64_t blocks = (total + threads - 1) / threads;
-  auto stream = at::cuda::getCurrentCUDAStream();
+  auto stream = c10::cuda::getCurrentCUDAStream();
   if (g.scalar_type() == at::kByte) {
     colorize_cuda_kernel<uint8_t><<<blocks, threads, 0, stream>>>(
         g.data_ptr<uint8_t>(), col.data_ptr<float>(), out.data_ptr<float>(), n, h * w, background);

@@ -126,7 +126,7 @@ class ShortcutTrack(Track):
     def _figures(self, model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
         conf = np.sum([np.asarray(r.metrics["hard_confusion"]) for r in recs], axis=0)
         conf_path = fig_dir / f"{model_id}_hard_confusion.png"
-        plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seeds)",
+        plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seed{'s' if len(recs) > 1 else ''})",
                       "predicted class", "true digit")
         series = {}
         for key, label in (("easy_acc", "easy"), ("hard_acc", "hard"), ("val_acc", "val (skewed)")):
