@@ -20,8 +20,9 @@ $(DEPS): requirements.txt | $(BIN)/python
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') and torch.version.cuda is None else 'expected the CPU torch 2.13.0, got ' + v)"
 	touch $@
 
+# Editable install of the Python package only; the extension is compiled once, by `build`.
 $(EDIT): setup.py pyproject.toml $(DEPS)
-	$(BIN)/pip install -q --no-build-isolation --no-deps -e .
+	SHORTCUTBENCH_NO_EXT=1 $(BIN)/pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
 # Incremental rebuild of shortcutbench._C (ninja) whenever csrc/ changes.

@@ -178,6 +178,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("shortcutbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `shortcutbench doctor | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
