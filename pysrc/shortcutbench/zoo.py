@@ -23,6 +23,11 @@ from .utils.atomic import atomic_write_bytes, atomic_write_text
 from .utils.fingerprint import canonical_json, hash_config
 
 
+# Bump when training changes meaning, so stale cache entries are never reused.
+# v2: initial weights drawn from the entry's seed (create_model(seed=...)).
+ZOO_VERSION = 2
+
+
 def cache_dir() -> Path:
     root = os.environ.get("SHORTCUTBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "shortcutbench")
     return Path(root)
@@ -44,7 +49,7 @@ class ZooSpec:
         return f"{self.arch}.{self.method}" + (f".{self.tag}" if self.tag else "")
 
     def key(self, data_fingerprint: str) -> str:
-        return hash_config({"spec": asdict(self), "data": data_fingerprint}, n=20)
+        return hash_config({"spec": asdict(self), "data": data_fingerprint, "zoo": ZOO_VERSION}, n=20)
 
 
 @dataclass
@@ -73,7 +78,7 @@ def load_or_train(spec: ZooSpec, data: Any, evaluate: Optional[Callable[[nn.Modu
                   desc: str = "train") -> ZooEntry:
     key = spec.key(data.fingerprint)
     weights, meta = _paths(key)
-    model = create_model(spec.arch, **spec.arch_kwargs)
+    model = create_model(spec.arch, seed=spec.seed, **spec.arch_kwargs)
     if weights.is_file() and meta.is_file():
         state = torch.load(weights, map_location="cpu", weights_only=True)
         info = json.loads(meta.read_text())
