@@ -118,7 +118,7 @@ class ShortcutTrack(Track):
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         """Main rows (every method × seed), then the ρ sweep. ``--set methods=a,b`` restricts the
-        methods, ``--set sweep=0`` skips the sweep."""
+        methods, ``--set sweep=0`` skips the sweep, ``--set sweep_methods=a,b`` restricts it."""
         protocol = PROTOCOLS[ctx.profile]
         methods = _option_methods(ctx.options.get("methods"), protocol.methods)
         data = colored_mnist(ctx.mnist_dir, protocol.data)
@@ -131,7 +131,7 @@ class ShortcutTrack(Track):
             if rho == protocol.data.rho:
                 continue  # the main rows are the sweep's point at the protocol's ρ
             sweep_data = colored_mnist(ctx.mnist_dir, replace(protocol.data, rho=rho))
-            for m in protocol.sweep_methods:
+            for m in _option_methods(ctx.options.get("sweep_methods"), protocol.sweep_methods):
                 if m not in methods:
                     continue
                 for seed in range(min(protocol.sweep_seeds, len(ctx.seed_list(protocol.seeds)))):
@@ -160,65 +160,6 @@ class ShortcutTrack(Track):
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
-        records = select_profile(records)
-        by_model: Dict[str, List[Record]] = {}
-        for r in records:
-            by_model.setdefault(r.model_id, []).append(r)
-        fig_dir = Path(out_dir) / "figures" / self.name
-        cols = ["model", "profile", "seeds", "easy acc", "hard acc", "gap (pp)", "aligned acc", "conflicting acc",
-                "group-mean acc", "worst-group acc", "worst-class acc", "colour-following", "recolour probe",
-                "train time (s)", "labels used"]
-        rows, probe_rows, figures = [], [], []
-        for model_id, recs in sorted(by_model.items()):
-            m = [r.metrics for r in recs]
+        from .shortcut_render import render_shortcut
 
-            def cell(key: str) -> str:
-                return fmt_pct(*mean_se([x[key] for x in m]))
-
-            labels = [k for k, flag in (("group", m[0]["uses_group_labels"]), ("colour", m[0]["uses_color_labels"]))
-                      if flag] or ["none"]
-            tt = mean_se([x["train_time_s"] for x in m])
-            rows.append([model_id, recs[0].profile, str(len(recs)), cell("easy_acc"), cell("hard_acc"), cell("gap"),
-                         cell("aligned_acc"), cell("conflicting_acc"), cell("group_mean_acc"), cell("worst_group_acc"),
-                         cell("worst_class_acc"), cell("color_following_rate"), cell("recolor_probe_mean"),
-                         f"{tt[0]:.1f}", "+".join(labels)])
-            probe_rows.append([model_id] + [fmt_pct(*mean_se([x["recolor_probe"][c] for x in m])) for c in COLOR_NAMES])
-            figures += self._figures(model_id, recs, fig_dir)
-        protocol = records[0].config["protocol"] if records else {}
-        notes = [
-            f"Protocol `{records[0].protocol if records else '-'}`: lazy CNN (seed 000 §3.2), "
-            f"SGD lr {protocol.get('train', {}).get('lr')}, momentum {protocol.get('train', {}).get('momentum')}, "
-            f"batch {protocol.get('train', {}).get('batch_size')}, {protocol.get('train', {}).get('epochs')} epochs, "
-            f"last-epoch model; Colored-MNIST ρ = {protocol.get('data', {}).get('rho')}, stroke coloured, data seed "
-            f"{protocol.get('data', {}).get('data_seed')}; source `{records[0].config.get('data_source') if records else '-'}`, "
-            f"data fingerprint `{records[0].data_fingerprint if records else '-'}`.",
-            "Cells: mean ± standard error over training seeds (sample std, ddof = 1, / √n), in %.",
-            "easy/hard acc: accuracy over the images of the split; aligned acc: unweighted mean over the 10 "
-            "(digit, dominant colour) cells; conflicting acc: unweighted mean over the 90 conflicting cells; "
-            "group-mean acc: unweighted mean over all 100 cells; worst-group: minimum over the 90 conflicting cells; "
-            "worst-class: minimum over digits of hard accuracy; colour-following: share of hard images predicted as "
-            "the class whose dominant colour they wear; recolour probe: mean over the 10 colours c of the share of "
-            "held-out digits of classes ≠ c that, painted c, are predicted as class c (per colour below).",
-        ]
-        main = Table("shortcut", self.title, cols, rows, notes, figures)
-        probe = Table("shortcut_recolor_probe", "Shortcut track: recolour probe per colour (seed 000 §3.5)",
-                      ["model"] + [f"→ {c}" for c in COLOR_NAMES], probe_rows,
-                      ["Share (%) of held-out digits of classes ≠ c predicted as class c after being painted in "
-                       "colour c (the dominant colour of digit c); mean ± SE over seeds. The seed reports that "
-                       "every digit recoloured green went to class 1."])
-        return [main, probe]
-
-    def _figures(self, model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
-        conf = np.sum([np.asarray(r.metrics["hard_confusion"]) for r in recs], axis=0)
-        conf_path = fig_dir / f"{model_id}_hard_confusion.png"
-        plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seeds)",
-                      "predicted class", "true digit")
-        series = {}
-        for key, label in (("easy_acc", "easy"), ("hard_acc", "hard"), ("val_acc", "val (skewed)")):
-            per_seed = np.array([[h[key] for h in r.metrics["history"]] for r in recs])
-            se = per_seed.std(axis=0, ddof=1) / np.sqrt(len(recs)) if len(recs) > 1 else None
-            series[label] = {"x": np.arange(1, per_seed.shape[1] + 1), "mean": per_seed.mean(axis=0), "se": se}
-        curve_path = fig_dir / f"{model_id}_curves.png"
-        plots.curves(series, curve_path, f"{model_id}: accuracy per epoch (mean ± SE over {len(recs)} seeds)",
-                     "epoch", "accuracy", hline=0.1)
-        return [str(p.relative_to(fig_dir.parent.parent)) for p in (conf_path, curve_path)]
+        return render_shortcut(self.title, select_profile(records), Path(out_dir) / "figures" / self.name)
