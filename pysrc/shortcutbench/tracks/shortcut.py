@@ -11,15 +11,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-import numpy as np
 import torch
 
-from ..data import COLOR_NAMES, ColoredMNISTConfig
+from ..data import ColoredMNISTConfig
 from ..data.colored_mnist import NUM_CLASSES, ColoredMNIST, ColoredSplit
 from ..metrics import accuracy, predict_logits, shortcut_metrics, split_accuracies
-from ..results import plots
 from ..results.record import Record, make_record
-from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
 from ..train import METHODS, TrainConfig
 from ..zoo import ZooSpec, load_or_train

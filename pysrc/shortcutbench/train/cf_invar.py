@@ -11,8 +11,8 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, adam, recolor_avoiding
-from .method import METHODS, Batch, Method
+from .helpers import MITIGATION_TRAIN, AdamMethod, recolor_avoiding
+from .method import METHODS, Batch
 
 
 def symmetric_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
@@ -27,14 +27,11 @@ def cf_invar_loss(logits: torch.Tensor, logits_cf: torch.Tensor, y: torch.Tensor
 
 
 @METHODS.register("cf_invar")
-class CFInvar(Method):
+class CFInvar(AdamMethod):
     name = "cf_invar"
     uses_color_labels = True  # the counterfactual must avoid each image's own colour id
     default_train = replace(MITIGATION_TRAIN, epochs=15)
     default_hparams = {"optimizer": "adam", "lambda_cf": 1.0, "lambda_cons": 1.0}
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         split = self.data["train"]

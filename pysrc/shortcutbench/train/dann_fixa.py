@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, adam, grad_reverse
-from .method import METHODS, Batch, Method
+from .helpers import AdamMethod, MITIGATION_TRAIN, adam, grad_reverse
+from .method import METHODS, Batch
 
 
 def dominance_label(y: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
@@ -36,7 +36,7 @@ def lambda_color(epoch: int, hp) -> float:
 
 
 @METHODS.register("dann_fixa")
-class DANNFixA(Method):
+class DANNFixA(AdamMethod):
     name = "dann_fixa"
     uses_color_labels = True  # the dominance label needs each training image's colour
     default_train = replace(MITIGATION_TRAIN, epochs=15)
@@ -48,9 +48,6 @@ class DANNFixA(Method):
         h = self.hparams["disc_hidden"]
         self.disc = nn.Sequential(nn.Linear(model.feature_dim, h), nn.ReLU(), nn.Linear(h, 2))
         self.disc_opt = adam(self.disc.parameters(), cfg)
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         d = dominance_label(batch.y, batch.color)

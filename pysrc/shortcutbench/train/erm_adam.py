@@ -3,14 +3,10 @@ control row that separates the effect of an objective from the effect of the opt
 from __future__ import annotations
 
 from .erm import ERM
-from .helpers import MITIGATION_TRAIN, adam
+from .helpers import AdamMethod
 from .method import METHODS
 
 
 @METHODS.register("erm_adam")
-class ERMAdam(ERM):
+class ERMAdam(AdamMethod, ERM):
     name = "erm_adam"
-    default_train = MITIGATION_TRAIN
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, NUM_COARSE_GROUPS, adam, coarse_group
-from .method import METHODS, Batch, Method
+from .helpers import NUM_COARSE_GROUPS, AdamMethod, coarse_group
+from .method import METHODS, Batch
 
 
 def group_losses(per_example: torch.Tensor, groups: torch.Tensor, n_groups: int):
@@ -26,18 +26,14 @@ def dro_step(q: torch.Tensor, losses: torch.Tensor, present: torch.Tensor, eta: 
 
 
 @METHODS.register("group_dro")
-class GroupDRO(Method):
+class GroupDRO(AdamMethod):
     name = "group_dro"
     uses_group_labels = True
-    default_train = MITIGATION_TRAIN
     default_hparams = {"optimizer": "adam", "eta": 0.01}
 
     def __init__(self, model, cfg, data, **hp):
         super().__init__(model, cfg, data, **hp)
         self.q = torch.full((NUM_COARSE_GROUPS,), 1.0 / NUM_COARSE_GROUPS)
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         self.optimizer.zero_grad(set_to_none=True)

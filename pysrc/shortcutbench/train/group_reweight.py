@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, adam, coarse_group, group_counts
-from .method import METHODS, Batch, Method
+from .helpers import AdamMethod, coarse_group, group_counts
+from .method import METHODS, Batch
 
 
 def group_weights(counts: torch.Tensor) -> torch.Tensor:
@@ -23,18 +23,13 @@ def weighted_ce(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch
 
 
 @METHODS.register("group_reweight")
-class GroupReweight(Method):
+class GroupReweight(AdamMethod):
     name = "group_reweight"
     uses_group_labels = True
-    default_train = MITIGATION_TRAIN
-    default_hparams = {"optimizer": "adam"}
 
     def __init__(self, model, cfg, data, **hp):
         super().__init__(model, cfg, data, **hp)
         self.weights = group_weights(group_counts(data["train"])).float()
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         self.optimizer.zero_grad(set_to_none=True)

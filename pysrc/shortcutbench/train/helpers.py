@@ -8,7 +8,7 @@ import torch
 
 from ..data.colored_mnist import NUM_CLASSES, PALETTE
 from ..ops import colorize
-from .method import TrainConfig
+from .method import Method, TrainConfig
 
 # Seed 000 §6.1/§6.3 train every mitigation with Adam (lr 1e-3) and batch 128; we use the same
 # for every mitigation so that only the objective differs between rows.
@@ -69,3 +69,13 @@ def recolor_avoiding(gray: torch.Tensor, color: torch.Tensor, background: bool,
     return colorize(gray, PALETTE[new].contiguous(), background)
 
 
+
+
+class AdamMethod(Method):
+    """A mitigation trained with the seed §6 optimiser (Adam) and schedule (MITIGATION_TRAIN)."""
+
+    default_train = MITIGATION_TRAIN
+    default_hparams = {"optimizer": "adam"}
+
+    def make_optimizer(self, params):
+        return adam(params, self.cfg)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, adam
-from .method import METHODS, Batch, Method
+from .helpers import AdamMethod
+from .method import METHODS, Batch
 
 
 def irm_penalty(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -42,19 +42,15 @@ def make_environments(digit: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
 
 
 @METHODS.register("irm")
-class IRM(Method):
+class IRM(AdamMethod):
     name = "irm"
     uses_group_labels = True  # the environments are built from (digit, aligned?) groups
-    default_train = MITIGATION_TRAIN
     default_hparams = {"optimizer": "adam", "lambda": 100.0, "anneal_epochs": 1}
 
     def __init__(self, model, cfg, data, **hp):
         super().__init__(model, cfg, data, **hp)
         split = data["train"]
         self.env = make_environments(split.digit, split.color)
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def on_epoch_start(self, epoch: int) -> None:
         if epoch == self.hparams["anneal_epochs"]:

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from ..metrics import predict_logits
-from .helpers import MITIGATION_TRAIN, adam
-from .method import METHODS, Batch, Method
+from .helpers import AdamMethod, MITIGATION_TRAIN, adam
+from .method import METHODS, Batch
 
 
 def upsampled_order(n: int, errors: torch.Tensor, up: int, batch_size: int, generator: torch.Generator):
@@ -26,7 +26,7 @@ def upsampled_order(n: int, errors: torch.Tensor, up: int, batch_size: int, gene
 
 
 @METHODS.register("jtt")
-class JTT(Method):
+class JTT(AdamMethod):
     name = "jtt"
     default_hparams = {"optimizer": "adam", "id_epochs": 2, "upweight": 20}
     default_train = replace(MITIGATION_TRAIN, epochs=2 + 8)
@@ -37,9 +37,6 @@ class JTT(Method):
         self.id_model = copy.deepcopy(model)  # same initial weights as the final model
         self.id_opt = adam(self.id_model.parameters(), cfg)
         self.errors = None
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def _identifying(self, epoch: int) -> bool:
         return epoch < self.hparams["id_epochs"]

@@ -11,8 +11,8 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, adam
-from .method import METHODS, Batch, Method
+from .helpers import AdamMethod, adam
+from .method import METHODS, Batch
 
 
 def gce_loss(logits: torch.Tensor, y: torch.Tensor, q: float) -> torch.Tensor:
@@ -40,9 +40,8 @@ class ClassNormalisedEMA:
 
 
 @METHODS.register("lff")
-class LfF(Method):
+class LfF(AdamMethod):
     name = "lff"
-    default_train = MITIGATION_TRAIN
     default_hparams = {"optimizer": "adam", "q": 0.7, "ema_alpha": 0.7}
 
     def __init__(self, model, cfg, data, **hp):
@@ -55,9 +54,6 @@ class LfF(Method):
         y = data["train"].digit
         self.ema_b = ClassNormalisedEMA(y, self.hparams["ema_alpha"])
         self.ema_d = ClassNormalisedEMA(y, self.hparams["ema_alpha"])
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         logit_b, logit_d = self.biased(batch.x), self.model(batch.x)

@@ -21,8 +21,8 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from .helpers import MITIGATION_TRAIN, adam
-from .method import METHODS, Batch, Method
+from .helpers import AdamMethod, MITIGATION_TRAIN
+from .method import METHODS, Batch
 
 
 def shape_mask(x: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -48,14 +48,11 @@ def lambda_sal(epoch: int, lam_max: float) -> float:
     return lam_max * (1.0 if e <= 2 else 0.7 if e <= 5 else 0.3)
 
 
-class _Saliency(Method):
+class _Saliency(AdamMethod):
     mask = "background"
     default_train = replace(MITIGATION_TRAIN, epochs=9)
     default_hparams = {"optimizer": "adam", "lambda_max": 8e-3, "threshold": 0.05, "clip": 1.0}
     # seed §6.2 values; the stroke variant overrides lambda_max (see its class)
-
-    def make_optimizer(self, params):
-        return adam(params, self.cfg)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         self.optimizer.zero_grad(set_to_none=True)
