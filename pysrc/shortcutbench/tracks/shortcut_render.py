@@ -126,6 +126,8 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
         "labels used: 'colour' = the loss reads each training image's colour id; 'group' = it reads "
         "(digit, aligned/conflicting) group membership (GroupDRO, re-weighting, balanced sampling, IRM "
         "environments) or a group-balanced held-out set (DFR); 'none' = digit labels only.",
+        "train time: wall seconds of training (per-epoch evaluation excluded) on the machine that produced "
+        "the records (see provenance); on a shared, loaded machine it is a relative cost at best.",
         "Saliency masks: " + "; ".join(f"`{k}` {v}" for k, v in PENALISES.items()) + ".",
         "easy/hard acc: accuracy over the images of the split; aligned acc: unweighted mean over the 10 "
         "(digit, dominant colour) cells; conflicting acc: unweighted mean over the 90 conflicting cells; "
