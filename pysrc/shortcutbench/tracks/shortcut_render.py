@@ -136,6 +136,7 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
         "the class whose dominant colour they wear; recolour probe: mean over the 10 colours c of the share of "
         "held-out digits of classes ≠ c that, painted c, are predicted as class c (per colour below).",
     ]
+    notes.append(_seed_ordering(by_model))
     tables = [Table("shortcut", title, cols, rows, notes, figures)]
     tables.append(Table(
         "shortcut_selection", "Shortcut track: model selection rules",
@@ -163,6 +164,27 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
         if sweep is not None:
             tables.append(sweep)
     return tables
+
+
+SEED_ORDER = ("cf_invar", "saliency_bg", "dann_fixa")  # seed §6: 2, 10, 11 epochs to > 70% hard
+
+
+def _seed_ordering(by_model: Dict[str, List[Record]]) -> str:
+    """Whether seed §6's ordering of epochs-to-70% (CF-INVAR, then saliency, then DANN) holds here."""
+    measured = {}
+    for recs in by_model.values():
+        m = _method(recs[0])
+        if m in SEED_ORDER + ("saliency_stroke",) and recs[0].model_id.count(".") == 1:
+            hits = [epochs_to(r.metrics["history"]) for r in recs]
+            measured[m] = float(np.mean(hits)) if hits and all(h is not None for h in hits) else None
+    if not any(m in measured for m in SEED_ORDER):
+        return "Seed §6 ordering of epochs to >70% hard: not measured (methods missing)."
+    parts = [f"{m} {'never (some seed)' if measured.get(m) is None else f'{measured[m]:.1f}'}"
+             for m in SEED_ORDER + ("saliency_stroke",) if m in measured]
+    vals = [measured.get(m) for m in SEED_ORDER]
+    holds = all(v is not None for v in vals) and vals[0] < vals[1] < vals[2]
+    return ("Seed §6 ordering of epochs to >70% hard (CF-INVAR 2 < saliency 10 < DANN 11): "
+            + ("holds" if holds else "does **not** hold") + " here; measured (mean over seeds): " + ", ".join(parts) + ".")
 
 
 def _worst_cells(m: List[Dict]) -> List[str]:
