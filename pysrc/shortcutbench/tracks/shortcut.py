@@ -7,18 +7,16 @@ exact definition of each number.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from functools import partial
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
-import numpy as np
+import torch
 
-from ..data import COLOR_NAMES, ColoredMNISTConfig
-from ..metrics import shortcut_metrics, split_accuracies
-from ..results import plots
+from ..data import ColoredMNISTConfig
+from ..data.colored_mnist import NUM_CLASSES, ColoredMNIST, ColoredSplit
+from ..metrics import accuracy, predict_logits, shortcut_metrics, split_accuracies
 from ..results.record import Record, make_record
-from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
 from ..train import METHODS, TrainConfig
 from ..zoo import ZooSpec, load_or_train
@@ -26,9 +24,17 @@ from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
 
 
+METHODS_ALL = ("erm", "erm_adam", "dann_fixa", "saliency_bg", "saliency_stroke", "cf_invar", "group_reweight",
+               "group_balanced", "group_dro", "jtt", "dfr", "irm", "lff")
+SWEEP_METHODS = ("erm", "dann_fixa", "saliency_bg", "saliency_stroke", "cf_invar", "dfr")
+
+
 @dataclass(frozen=True)
 class ShortcutProtocol:
-    """A frozen protocol preset. ERM follows seed 000 §3: SGD, 4 epochs."""
+    """A frozen protocol preset. ERM follows seed 000 §3: SGD, 4 epochs; every other method trains
+    with its class's ``default_train`` (seed §6 values where given), capped at ``max_epochs``.
+    The ρ sweep retrains ``sweep_methods`` on Colored-MNIST with each ρ in ``sweep_rhos`` (the
+    protocol's own ρ comes from the main rows) for ``sweep_seeds`` seeds."""
 
     name: str
     seeds: int
@@ -36,17 +42,67 @@ class ShortcutProtocol:
     train: TrainConfig = TrainConfig()
     data: ColoredMNISTConfig = ColoredMNISTConfig()
     arch: str = "lazy_cnn"
+    max_epochs: Optional[int] = None
+    sweep_rhos: Tuple[float, ...] = ()
+    sweep_methods: Tuple[str, ...] = SWEEP_METHODS
+    sweep_seeds: int = 2
 
 
 PROTOCOLS: Dict[str, ShortcutProtocol] = {
-    "quick": ShortcutProtocol("shortcut.quick.v1", seeds=1),
-    "full": ShortcutProtocol("shortcut.full.v1", seeds=5),
+    "quick": ShortcutProtocol("shortcut.quick.v2", seeds=1, methods=METHODS_ALL, max_epochs=2),
+    "full": ShortcutProtocol("shortcut.full.v2", seeds=5, methods=METHODS_ALL,
+                             sweep_rhos=(0.9, 0.95, 0.99, 0.995)),
 }
+
+
+def method_train_config(protocol: ShortcutProtocol, method: str) -> TrainConfig:
+    """The training schedule of ``method`` under ``protocol`` (ERM: the protocol's own)."""
+    cls = METHODS.get(method)
+    cfg = getattr(cls, "default_train", None) or protocol.train
+    if protocol.max_epochs is not None and method != "erm":
+        cfg = replace(cfg, epochs=max(min(cfg.epochs, protocol.max_epochs), getattr(cls, "min_epochs", 1)))
+    return cfg
+
+
+def zoo_spec(protocol: ShortcutProtocol, method: str, seed: int, tag: str = "") -> ZooSpec:
+    return ZooSpec(arch=protocol.arch, method=method, train=method_train_config(protocol, method), seed=seed, tag=tag)
 
 
 def zoo_specs(protocol: ShortcutProtocol, seeds: List[int]) -> List[ZooSpec]:
     """The zoo entries this protocol trains; other tracks evaluate the same entries."""
-    return [ZooSpec(arch=protocol.arch, method=m, train=protocol.train, seed=s) for m in protocol.methods for s in seeds]
+    return [zoo_spec(protocol, m, s) for m in protocol.methods for s in seeds]
+
+
+def curve_subset(data: ColoredMNIST) -> ColoredSplit:
+    """Every third held-out digit of the hard split with all 9 of its colours (~3,000 images, the
+    90 cells equally filled): the per-epoch hard curve, a third of the cost of the full split.
+    Final-epoch numbers in the tables use the full hard split."""
+    hard = data["hard"]
+    digit_pos = torch.arange(len(hard)) // (NUM_CLASSES - 1)
+    keep = torch.nonzero(digit_pos % 3 == 0).flatten()
+    return replace(hard, name="hard_curve", gray=hard.gray[keep], digit=hard.digit[keep], color=hard.color[keep],
+                   rgb=hard.rgb[keep], source_index=hard.source_index[keep])
+
+
+def epoch_evaluator(data: ColoredMNIST):
+    """Per-epoch history: skewed/balanced val (selection), easy, and the hard-curve subset."""
+    curve = curve_subset(data)
+
+    def evaluate(model) -> Dict[str, float]:
+        out = split_accuracies(model, data, names=("val", "val_balanced", "easy"))
+        out["hard_curve_acc"] = accuracy(predict_logits(model, curve).argmax(1), curve)
+        return out
+
+    return evaluate
+
+
+def _option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
+    if not value:
+        return default
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    for n in names:
+        METHODS.get(n)  # unknown method: one-line UsageError
+    return names
 
 
 @TRACKS.register("shortcut")
@@ -58,82 +114,49 @@ class ShortcutTrack(Track):
         return shortcut_metrics(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
+        """Main rows (every method × seed), then the ρ sweep. ``--set methods=a,b`` restricts the
+        methods, ``--set sweep=0`` skips the sweep, ``--set sweep_methods=a,b`` restricts it."""
         protocol = PROTOCOLS[ctx.profile]
+        methods = _option_methods(ctx.options.get("methods"), protocol.methods)
         data = colored_mnist(ctx.mnist_dir, protocol.data)
-        for spec in zoo_specs(protocol, ctx.seed_list(protocol.seeds)):
-            t0 = time.perf_counter()
-            entry = load_or_train(spec, data, evaluate=partial(split_accuracies, data=data), desc="shortcut")
-            metrics = self.evaluate(entry.model, ctx)
-            metrics["history"] = entry.history
-            metrics["train_time_s"] = entry.train_time_s
-            method = METHODS.get(spec.method)
-            metrics["uses_group_labels"] = method.uses_group_labels
-            metrics["uses_color_labels"] = method.uses_color_labels
-            yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
-                              {"protocol": asdict(protocol), "zoo_key": entry.key, "data_source": data.source},
-                              data.fingerprint, time.perf_counter() - t0)
+        for m in methods:
+            for seed in ctx.seed_list(protocol.seeds):
+                yield self._train_and_score(ctx, protocol, data, zoo_spec(protocol, m, seed), history=True)
+        if ctx.options.get("sweep", "1") in ("0", "false", "no"):
+            return
+        for rho in protocol.sweep_rhos:
+            if rho == protocol.data.rho:
+                continue  # the main rows are the sweep's point at the protocol's ρ
+            sweep_data = colored_mnist(ctx.mnist_dir, replace(protocol.data, rho=rho))
+            for m in _option_methods(ctx.options.get("sweep_methods"), protocol.sweep_methods):
+                if m not in methods:
+                    continue
+                for seed in range(min(protocol.sweep_seeds, len(ctx.seed_list(protocol.seeds)))):
+                    spec = zoo_spec(protocol, m, seed, tag=f"rho{rho}")
+                    yield self._train_and_score(ctx, protocol, sweep_data, spec, history=False, rho=rho)
+
+    def _train_and_score(self, ctx, protocol, data, spec: ZooSpec, history: bool, rho: Optional[float] = None):
+        t0 = time.perf_counter()
+        entry = load_or_train(spec, data, evaluate=epoch_evaluator(data) if history else None, desc="shortcut")
+        metrics = shortcut_metrics(entry.model, data)
+        metrics["history"] = entry.history if history else []
+        metrics["hard_val_acc"] = accuracy(predict_logits(entry.model, data["hard_val"]).argmax(1), data["hard_val"])
+        metrics["train_time_s"] = entry.train_time_s
+        metrics["epochs"] = spec.train.epochs
+        metrics["method"] = spec.method
+        metrics["rho"] = protocol.data.rho if rho is None else rho
+        metrics["sweep"] = rho is not None
+        method = METHODS.get(spec.method)
+        metrics["uses_group_labels"] = method.uses_group_labels
+        metrics["uses_color_labels"] = method.uses_color_labels
+        cfg = replace(protocol.data, rho=metrics["rho"])
+        return make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
+                           {"protocol": asdict(protocol), "data": asdict(cfg), "train": asdict(spec.train),
+                            "hparams": {**method.default_hparams, **spec.hparams}, "zoo_key": entry.key,
+                            "data_source": data.source}, data.fingerprint, time.perf_counter() - t0)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
-        records = select_profile(records)
-        by_model: Dict[str, List[Record]] = {}
-        for r in records:
-            by_model.setdefault(r.model_id, []).append(r)
-        fig_dir = Path(out_dir) / "figures" / self.name
-        cols = ["model", "profile", "seeds", "easy acc", "hard acc", "gap (pp)", "aligned acc", "conflicting acc",
-                "group-mean acc", "worst-group acc", "worst-class acc", "colour-following", "recolour probe",
-                "train time (s)", "labels used"]
-        rows, probe_rows, figures = [], [], []
-        for model_id, recs in sorted(by_model.items()):
-            m = [r.metrics for r in recs]
+        from .shortcut_render import render_shortcut
 
-            def cell(key: str) -> str:
-                return fmt_pct(*mean_se([x[key] for x in m]))
-
-            labels = [k for k, flag in (("group", m[0]["uses_group_labels"]), ("colour", m[0]["uses_color_labels"]))
-                      if flag] or ["none"]
-            tt = mean_se([x["train_time_s"] for x in m])
-            rows.append([model_id, recs[0].profile, str(len(recs)), cell("easy_acc"), cell("hard_acc"), cell("gap"),
-                         cell("aligned_acc"), cell("conflicting_acc"), cell("group_mean_acc"), cell("worst_group_acc"),
-                         cell("worst_class_acc"), cell("color_following_rate"), cell("recolor_probe_mean"),
-                         f"{tt[0]:.1f}", "+".join(labels)])
-            probe_rows.append([model_id] + [fmt_pct(*mean_se([x["recolor_probe"][c] for x in m])) for c in COLOR_NAMES])
-            figures += self._figures(model_id, recs, fig_dir)
-        protocol = records[0].config["protocol"] if records else {}
-        notes = [
-            f"Protocol `{records[0].protocol if records else '-'}`: lazy CNN (seed 000 §3.2), "
-            f"SGD lr {protocol.get('train', {}).get('lr')}, momentum {protocol.get('train', {}).get('momentum')}, "
-            f"batch {protocol.get('train', {}).get('batch_size')}, {protocol.get('train', {}).get('epochs')} epochs, "
-            f"last-epoch model; Colored-MNIST ρ = {protocol.get('data', {}).get('rho')}, stroke coloured, data seed "
-            f"{protocol.get('data', {}).get('data_seed')}; source `{records[0].config.get('data_source') if records else '-'}`, "
-            f"data fingerprint `{records[0].data_fingerprint if records else '-'}`.",
-            "Cells: mean ± standard error over training seeds (sample std, ddof = 1, / √n), in %.",
-            "easy/hard acc: accuracy over the images of the split; aligned acc: unweighted mean over the 10 "
-            "(digit, dominant colour) cells; conflicting acc: unweighted mean over the 90 conflicting cells; "
-            "group-mean acc: unweighted mean over all 100 cells; worst-group: minimum over the 90 conflicting cells; "
-            "worst-class: minimum over digits of hard accuracy; colour-following: share of hard images predicted as "
-            "the class whose dominant colour they wear; recolour probe: mean over the 10 colours c of the share of "
-            "held-out digits of classes ≠ c that, painted c, are predicted as class c (per colour below).",
-        ]
-        main = Table("shortcut", self.title, cols, rows, notes, figures)
-        probe = Table("shortcut_recolor_probe", "Shortcut track: recolour probe per colour (seed 000 §3.5)",
-                      ["model"] + [f"→ {c}" for c in COLOR_NAMES], probe_rows,
-                      ["Share (%) of held-out digits of classes ≠ c predicted as class c after being painted in "
-                       "colour c (the dominant colour of digit c); mean ± SE over seeds. The seed reports that "
-                       "every digit recoloured green went to class 1."])
-        return [main, probe]
-
-    def _figures(self, model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
-        conf = np.sum([np.asarray(r.metrics["hard_confusion"]) for r in recs], axis=0)
-        conf_path = fig_dir / f"{model_id}_hard_confusion.png"
-        plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seed{'s' if len(recs) > 1 else ''})",
-                      "predicted class", "true digit")
-        series = {}
-        for key, label in (("easy_acc", "easy"), ("hard_acc", "hard"), ("val_acc", "val (skewed)")):
-            per_seed = np.array([[h[key] for h in r.metrics["history"]] for r in recs])
-            se = per_seed.std(axis=0, ddof=1) / np.sqrt(len(recs)) if len(recs) > 1 else None
-            series[label] = {"x": np.arange(1, per_seed.shape[1] + 1), "mean": per_seed.mean(axis=0), "se": se}
-        curve_path = fig_dir / f"{model_id}_curves.png"
-        plots.curves(series, curve_path, f"{model_id}: accuracy per epoch (mean ± SE over {len(recs)} seeds)",
-                     "epoch", "accuracy", hline=0.1)
-        return [str(p.relative_to(fig_dir.parent.parent)) for p in (conf_path, curve_path)]
+        return render_shortcut(self.title, select_profile(records), Path(out_dir) / "figures" / self.name)
