@@ -69,9 +69,12 @@ def test_linf_step_by_hand():
     st2 = dict(st, x=img(0.53), x_prev=img(0.52), eps=one(0.1))
     out2, _ = _call(pgd_step, st2, 0.75, False)
     assert out2.item() == pytest.approx(0.555)
-    # the same with eps 0.05: the final projection clips to 0.55
+    # eps 0.05: z is clipped to 0.55, x_next = 0.53 + 0.75 * 0.02 + 0.25 * 0.01 = 0.5475
     out3, _ = _call(pgd_step, dict(st2, eps=one(0.05)), 0.75, False)
-    assert out3.item() == pytest.approx(0.55)
+    assert out3.item() == pytest.approx(0.5475)
+    # x_prev = 0.45 pushes past the ball: 0.53 + 0.015 + 0.02 = 0.565 → projected to 0.55
+    out4, _ = _call(pgd_step, dict(st2, eps=one(0.05), x_prev=img(0.45)), 0.75, False)
+    assert out4.item() == pytest.approx(0.55)
 
 
 def test_restore_uses_best_point_and_gradient():
