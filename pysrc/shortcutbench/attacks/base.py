@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from ..errors import UsageError
 from ..registry import Registry
-from .engine import AttackResult
+from .engine import AttackResult, reached
 
 NORMS = ("linf", "l2")
 EpsLike = Union[float, torch.Tensor]
@@ -49,9 +49,25 @@ class Attack(abc.ABC):
                  eps: Optional[EpsLike] = None, x_init: Optional[torch.Tensor] = None) -> AttackResult:
         if x.numel() and (x.min() < 0 or x.max() > 1):
             raise UsageError(f"attack inputs must lie in [0, 1], got range [{x.min():.3g}, {x.max():.3g}]")
-        y = y.to(x.device)
+        x, y = x.detach(), y.to(x.device)
         targets = targets.to(x.device) if targets is not None else None
-        return self.run(model, x.detach(), y, targets, self.per_sample_eps(x, eps), x_init)
+        eps_b = self.per_sample_eps(x, eps)
+        # points whose goal already holds at x are done (AutoAttack attacks only the correctly classified)
+        with torch.no_grad():
+            z = model(x)
+        done = reached(z, y, targets, getattr(self, "kappa", 0.0)) if x.shape[0] else torch.zeros(0, dtype=torch.bool)
+        if not done.any() or not getattr(self, "early_stop", True):  # adversarial training wants every point
+            return self.run(model, x, y, targets, eps_b, x_init)
+        rows = (~done).nonzero().squeeze(1)
+        full = AttackResult(x.clone(), done.clone(), x.clone(), torch.full((x.shape[0],), float("-inf"), dtype=x.dtype,
+                                                                           device=x.device), x.shape[0])
+        if rows.numel():
+            res = self.run(model, x[rows], y[rows], None if targets is None else targets[rows], eps_b[rows],
+                           None if x_init is None else x_init[rows])
+            full.x_adv[rows], full.success[rows], full.x_best[rows], full.best_loss[rows] = (
+                res.x_adv, res.success, res.x_best, res.best_loss)
+            full.grad_evals += res.grad_evals
+        return full
 
     @abc.abstractmethod
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, targets: Optional[torch.Tensor],
