@@ -68,7 +68,7 @@ class AttackProtocol:
 PROTOCOLS: Dict[str, AttackProtocol] = {
     "quick": AttackProtocol("attack.quick.v1", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
                             square_queries=100, n_min_eps=10, min_eps_restarts=1, min_eps_steps=7),
-    "full": AttackProtocol("attack.full.v1", n_per_split=500, n_min_eps=20),
+    "full": AttackProtocol("attack.full.v1", n_per_split=200, n_min_eps=20),
 }
 
 
