@@ -13,7 +13,7 @@ per-sample protocol (group per comparison; baselines named ``*_baseline``).
 
 Run: ``OMP_NUM_THREADS=1 pytest benchmarks/bench_attacks.py --benchmark-only`` (needs torchattacks).
 """
-import time
+import os
 
 import pytest
 import torch
@@ -29,7 +29,7 @@ torchattacks = pytest.importorskip("torchattacks")
 EPS = 0.1
 N = 1000
 MIN_EPS_N = 200
-MIN_EPS_BASELINE_N = 3
+MIN_EPS_BASELINE_N = int(os.environ.get("SB_MIN_EPS_BASELINE_N", "3"))
 RESULTS = {}
 
 
@@ -184,7 +184,7 @@ def test_strength_and_ratios():
     for case in CASES:
         if (case, "ours") in RESULTS and (case, "theirs") in RESULTS:
             (a, ta), (b, tb) = RESULTS[(case, "ours")], RESULTS[(case, "theirs")]
-            lines.append(f"{case}: robust acc ours {a:.4f} vs torchattacks {b:.4f}; time ours/theirs = {ta / tb:.3f}")
+            lines.append(f"{case}: n = {N}, robust acc ours {a:.4f} vs torchattacks {b:.4f}; time ours/theirs = {ta / tb:.3f}")
             assert a <= b + 0.005, lines[-1]
     if ("min_eps", "ours") in RESULTS and ("min_eps", "theirs") in RESULTS:
         lines.append(f"min_eps: seed per-sample (scaled) / ours = "

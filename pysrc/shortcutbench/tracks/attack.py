@@ -68,7 +68,10 @@ class AttackProtocol:
 PROTOCOLS: Dict[str, AttackProtocol] = {
     "quick": AttackProtocol("attack.quick.v1", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
                             square_queries=100, n_min_eps=10, min_eps_restarts=1, min_eps_steps=7),
-    "full": AttackProtocol("attack.full.v1", n_per_split=200, n_min_eps=20),
+    # full: AutoAttack's budgets except Square (1,000 queries, not 5,000) and 100 images per split, so the
+    # profile fits ~15 min on a shared 2-core machine; `--set square_queries=5000 --set n_per_split=1000`
+    # runs the complete protocol.
+    "full": AttackProtocol("attack.full.v1", n_per_split=100, square_queries=1000, n_min_eps=20),
 }
 
 
@@ -210,7 +213,7 @@ class AttackTrack(Track):
         return [self._robust_table(by_model, proto, fig_dir, records), self._min_eps_table(by_model, proto, fig_dir)]
 
     def _robust_table(self, by_model, proto, fig_dir, records) -> Table:
-        cols = ["model", "split", "threat", "ε", "seeds", "clean", "FGSM", "PGD-40", "standard", "flags"]
+        cols = ["model", "profile", "split", "threat", "ε", "seeds", "clean", "FGSM", "PGD-40", "standard", "flags"]
         rows, figures = [], []
         curves: Dict[str, Dict[str, Any]] = {}
         for model_id, recs in sorted(by_model.items()):
@@ -224,7 +227,7 @@ class AttackTrack(Track):
                 clean = fmt_pct(*mean_se([next(r["clean"] for r in rec.metrics["robust"] if r["split"] == split_name)
                                           for rec in recs]))
                 fl = [k for rec in recs for k, v in _flag_items(rec.metrics["flags"], split_name) if v]
-                rows.append([model_id, split_name, "ℓ∞" if norm == "linf" else "ℓ2", f"{eps:g}", str(len(recs)), clean,
+                rows.append([model_id, recs[0].profile, split_name, "ℓ∞" if norm == "linf" else "ℓ2", f"{eps:g}", str(len(recs)), clean,
                              cell("fgsm"), cell("pgd40"), cell("standard"), ", ".join(sorted(set(fl))) or "–"])
             for split_name in proto.get("splits", ()):
                 for norm in ("linf", "l2"):
@@ -270,7 +273,7 @@ class AttackTrack(Track):
 
     def _min_eps_table(self, by_model, proto, fig_dir) -> Table:
         src, tgt, kappa, eps_max = proto.get("source"), proto.get("target"), proto.get("kappa"), proto.get("eps_max")
-        cols = ["model", "seeds", "samples", "success rate", "median ε_min", "mean ε_min",
+        cols = ["model", "profile", "seeds", "samples", "success rate", "median ε_min", "mean ε_min",
                 f"mean best P({tgt})@{eps_max}", "median ε_min / baseline"]
         base = by_model.get(BASELINE)
         base_med = _nanmean([r.metrics["min_eps"].get("median_eps") for r in base]) if base else math.nan
@@ -281,7 +284,7 @@ class AttackTrack(Track):
             me = [r.metrics["min_eps"] for r in recs]
             split_used = me[0].get("split", "-")
             if not me[0].get("n"):
-                rows.append([model_id, str(len(recs)), "0", "–", "–", "–", "–", "–"])
+                rows.append([model_id, recs[0].profile, str(len(recs)), "0", "–", "–", "–", "–", "–"])
                 continue
             med = _nanmean([m["median_eps"] for m in me])
 
@@ -289,7 +292,7 @@ class AttackTrack(Track):
                 v = _nanmean([m[key] for m in me])
                 return "–" if math.isnan(v) else fmt.format(v)
             ratio = f"{med / base_med:.2f}×" if base_med and not math.isnan(base_med) and not math.isnan(med) else "–"
-            rows.append([model_id, str(len(recs)), str(me[0]["n"]), fmt_pct(*mean_se([m["success_rate"] for m in me])),
+            rows.append([model_id, recs[0].profile, str(len(recs)), str(me[0]["n"]), fmt_pct(*mean_se([m["success_rate"] for m in me])),
                          num("median_eps", "{:.4f}"), num("mean_eps", "{:.4f}"), num("mean_best_p", "{:.3f}"), ratio])
             curves = np.array([success_curve([math.inf if v is None else v for v in m["eps_min"]], grid) for m in me])
             series[model_id] = {"x": grid, "mean": curves.mean(0),
