@@ -23,3 +23,26 @@ class Colorize(Benchmark):
 
     def peakmem_colorize(self, backend, n):
         self.fn(self.gray, self.color, False)
+
+
+class PgdStep(Benchmark):
+    """pgd_step: the fused attack iteration, compiled vs reference."""
+
+    param_names = ["backend", "norm"]
+    params = (["compiled", "reference"], ["linf", "l2"])
+
+    def setup(self, backend, norm):
+        import shortcutbench._ext  # noqa: F401  (loads _C)
+        from shortcutbench.ops.pgd_step import pgd_step_reference
+
+        b = 500 * SCALE
+        g = torch.Generator().manual_seed(0)
+        x0 = torch.rand(b, 3, 28, 28, generator=g)
+        self.args = (x0.clone(), x0.clone(), torch.randn(x0.shape, generator=g), x0, torch.full((b,), 0.1),
+                     torch.full((b,), 0.02), torch.randn(b, generator=g), torch.zeros(b, dtype=torch.bool),
+                     torch.zeros(b, dtype=torch.bool), torch.full((b,), -1e9), x0.clone(), torch.zeros_like(x0),
+                     x0.clone(), 0.75, norm == "l2")
+        self.fn = torch.ops.shortcutbench.pgd_step if backend == "compiled" else pgd_step_reference
+
+    def time_pgd_step(self, backend, norm):
+        self.fn(*self.args)

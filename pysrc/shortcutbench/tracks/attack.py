@@ -1,0 +1,333 @@
+"""The ``attack`` track (seeds 000 §7, 001 §2.1–2.2, 003 Q5): how small a perturbation flips a
+model — untargeted robust accuracy under FGSM, PGD-40 and the AutoAttack-style ``standard``
+cascade at several ℓ∞ and ℓ2 radii, and the targeted 7→3 minimal-ε study of seed 000 §7.
+
+Models: the shortcut protocol's zoo (ERM and whatever mitigation methods it lists) plus the
+adversarially trained ``pgd_at`` and ``fgsm_at``. Inputs: fixed, class- and colour-stratified
+subsets of the hard split (every digit in a non-dominant colour) and of the easy split.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..attacks import FGSM, PGD, Cascade, MinEpsSearch, masking_flag, model_flags, standard_stages, success_curve
+from ..data import ColoredMNISTConfig
+from ..metrics import split_accuracies
+from ..results import plots
+from ..results.record import Record, make_record
+from ..results.stats import fmt_pct, mean_se
+from ..results.tables import Table
+from ..utils.config import config_from_strings
+from ..zoo import ZooSpec, load_or_train
+from . import shortcut
+from .base import TRACKS, RunContext, Track, select_profile
+from .common import colored_mnist
+
+AT_METHODS = ("pgd_at", "fgsm_at")
+AT_EPOCHS = 10  # adversarial training converges slower: at the shortcut protocol's 4 epochs fgsm_at
+# never predicts some classes (easy acc 0.59); at 10 it reaches ERM's easy accuracy
+BASELINE = "lazy_cnn.erm"
+
+
+@dataclass(frozen=True)
+class AttackProtocol:
+    """A frozen protocol preset (versioned name)."""
+
+    name: str
+    n_per_split: int = 100  # fixed subset size per split (every k-th image: stratified by digit and colour)
+    splits: Tuple[str, ...] = ("hard", "easy")
+    linf_eps: Tuple[float, ...] = (0.05, 0.1, 0.2, 0.3)
+    l2_eps: Tuple[float, ...] = (0.5, 1.0, 2.0)
+    pgd_steps: int = 40
+    apgd_steps: int = 100
+    n_targets: int = 9
+    square_queries: int = 5000
+    # 7→3 study (seed 000 §7): κ = 0.9, ε ≤ 0.05, fair selection at confidence ≥ select_conf
+    source: int = 7
+    target: int = 3
+    kappa: float = 0.9
+    eps_max: float = 0.05
+    select_conf: float = 0.9
+    n_min_eps: int = 20
+    min_eps_restarts: int = 3
+    min_eps_steps: int = 10
+    seed: int = 0
+    seeds: int = 1
+    data: ColoredMNISTConfig = ColoredMNISTConfig()
+
+
+PROTOCOLS: Dict[str, AttackProtocol] = {
+    "quick": AttackProtocol("attack.quick.v1", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
+                            square_queries=100, n_min_eps=10, min_eps_restarts=1, min_eps_steps=7),
+    # full: AutoAttack's budgets except Square (1,000 queries, not 5,000) and 100 images per split, so the
+    # profile fits ~15 min on a shared 2-core machine; `--set square_queries=5000 --set n_per_split=1000`
+    # runs the complete protocol.
+    "full": AttackProtocol("attack.full.v1", n_per_split=100, square_queries=1000, n_min_eps=20),
+}
+
+
+def protocol_for(ctx: RunContext) -> AttackProtocol:
+    return config_from_strings(AttackProtocol, ctx.options, PROTOCOLS[ctx.profile]) if ctx.options else PROTOCOLS[ctx.profile]
+
+
+def model_specs(profile: str, seeds: List[int]) -> List[ZooSpec]:
+    """The shortcut protocol's zoo entries (ERM + listed mitigations) and the AT models."""
+    sp = shortcut.PROTOCOLS[profile]
+    specs = shortcut.zoo_specs(sp, seeds)
+    have = {s.method for s in specs}
+    at_train = replace(sp.train, epochs=AT_EPOCHS)
+    specs += [ZooSpec(arch=sp.arch, method=m, train=at_train, seed=s) for m in AT_METHODS if m not in have for s in seeds]
+    return specs
+
+
+def subset(split, n: int) -> torch.Tensor:
+    """Every k-th image: the splits are ordered by digit then colour, so this stratifies both."""
+    k = max(len(split) // n, 1)
+    return torch.arange(0, len(split), k)[:n]
+
+
+def _acc(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model(x).argmax(1) == y
+
+
+def attacks_for(p: AttackProtocol, norm: str, eps: float) -> Dict[str, Any]:
+    return {"fgsm": FGSM(eps=eps, norm=norm, seed=p.seed),
+            "pgd40": Cascade((PGD(eps=eps, norm=norm, seed=p.seed, steps=p.pgd_steps),), "pgd40"),
+            "standard": Cascade(standard_stages(eps, norm, p.seed, p.square_queries, p.apgd_steps, p.n_targets),
+                                "standard")}
+
+
+def robustness(model: nn.Module, p: AttackProtocol, data) -> Dict[str, Any]:
+    rows, flags = [], {}
+    for split_name in p.splits:
+        split = data[split_name]
+        idx = subset(split, p.n_per_split)
+        x, y = split.images(idx), split.digit[idx]
+        clean = float(_acc(model, x, y).float().mean())
+        for norm, grid in (("linf", p.linf_eps), ("l2", p.l2_eps)):
+            for eps in grid:
+                for name, atk in attacks_for(p, norm, eps).items():
+                    t0 = time.perf_counter()
+                    if isinstance(atk, Cascade):
+                        res = atk.evaluate(model, x, y)
+                        acc, after = float(res.robust.float().mean()), res.robust_after
+                    else:
+                        ok = _acc(model, x, y)
+                        out = atk(model, x, y)
+                        acc, after = float((ok & _acc(model, out.x_adv, y)).float().mean()), {}
+                    row = {"split": split_name, "norm": norm, "eps": eps, "attack": name, "acc": acc,
+                           "clean": clean, "seconds": time.perf_counter() - t0, "stages": after}
+                    if name == "standard" and "3:square" in after:
+                        row["square_beats_whitebox"] = masking_flag(after["2:apgd-t"], after["3:square"])
+                    rows.append(row)
+        flags[split_name] = model_flags(model, x[:64], y[:64])
+    masked = any(r.get("square_beats_whitebox") for r in rows)
+    return {"robust": rows, "flags": {**flags, "square_beats_whitebox": masked}}
+
+
+def fair_selection(models: List[nn.Module], p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
+    """Seed 000 §7.4: source-class images every compared model classifies correctly with
+    confidence ≥ select_conf, from the hard split; when fewer than 5 qualify there (a colour-
+    following model is wrong on nearly all of it), from the easy split. First n_min_eps kept."""
+    for split_name in ("hard", "easy"):
+        split = data[split_name]
+        cand = (split.digit == p.source).nonzero().squeeze(1)
+        x = split.images(cand)
+        keep = torch.ones(len(cand), dtype=torch.bool)
+        for m in models:
+            with torch.no_grad():
+                prob = m(x).softmax(1)
+            keep &= (prob.argmax(1) == p.source) & (prob[:, p.source] >= p.select_conf)
+        if int(keep.sum()) >= 5:
+            return split_name, cand[keep][: p.n_min_eps]
+    return "none", torch.zeros(0, dtype=torch.long)
+
+
+def min_eps_study(model: nn.Module, p: AttackProtocol, data, split_name: str, idx: torch.Tensor) -> Dict[str, Any]:
+    if idx.numel() == 0:
+        return {"split": split_name, "n": 0}
+    split = data[split_name]
+    x, y = split.images(idx), split.digit[idx]
+    t = torch.full_like(y, p.target)
+    t0 = time.perf_counter()
+    res = MinEpsSearch(norm="linf", eps_max=p.eps_max, kappa=p.kappa, steps=p.min_eps_steps,
+                       restarts=p.min_eps_restarts, seed=p.seed).run(model, x, y, t)
+    e = res.eps_min.double()
+    ok = torch.isfinite(e)
+    return {"split": split_name, "n": int(idx.numel()), "indices": idx.tolist(), "eps_min": e.tolist(),
+            "success_rate": float(ok.double().mean()),
+            "median_eps": float(e[ok].median()) if ok.any() else math.nan,
+            "mean_eps": float(e[ok].mean()) if ok.any() else math.nan,
+            "mean_best_p": float(res.best_p_target.double().mean()),
+            "seconds": time.perf_counter() - t0, "grad_evals": res.grad_evals}
+
+
+@TRACKS.register("attack")
+class AttackTrack(Track):
+    name = "attack"
+    title = "Attack track: robust accuracy under FGSM, PGD-40 and the standard cascade"
+
+    def evaluate(self, model, ctx: RunContext):
+        """Robust accuracy + the 7→3 study on the images *this* model classifies confidently."""
+        p = protocol_for(ctx)
+        data = colored_mnist(ctx.mnist_dir, p.data)
+        model.eval()
+        split_name, idx = fair_selection([model], p, data)
+        return {**robustness(model, p, data), "min_eps": min_eps_study(model, p, data, split_name, idx)}
+
+    def run(self, ctx: RunContext) -> Iterable[Record]:
+        p = protocol_for(ctx)
+        data = colored_mnist(ctx.mnist_dir, p.data)
+        specs = model_specs(ctx.profile, ctx.seed_list(p.seeds))
+        entries = [(s, load_or_train(s, data, evaluate=partial(split_accuracies, data=data), desc="attack"))
+                   for s in specs]
+        split_name, idx = fair_selection([e.model for _, e in entries], p, data)
+        for spec, entry in entries:
+            t0 = time.perf_counter()
+            model = entry.model.eval()
+            metrics = {**robustness(model, p, data), "min_eps": min_eps_study(model, p, data, split_name, idx),
+                       "train_time_s": entry.train_time_s}
+            yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, p.name, metrics,
+                              {"protocol": asdict(p), "zoo_key": entry.key, "data_source": data.source,
+                               "compared_models": sorted({s.model_id for s in specs})},
+                              data.fingerprint, time.perf_counter() - t0)
+
+    # ---------------------------------------------------------------- rendering
+    def render(self, records: List[Record], out_dir: Path) -> List[Table]:
+        records = select_profile(records)
+        by_model: Dict[str, List[Record]] = {}
+        for r in records:
+            by_model.setdefault(r.model_id, []).append(r)
+        fig_dir = Path(out_dir) / "figures" / self.name
+        proto = records[0].config["protocol"] if records else {}
+        return [self._robust_table(by_model, proto, fig_dir, records), self._min_eps_table(by_model, proto, fig_dir)]
+
+    def _robust_table(self, by_model, proto, fig_dir, records) -> Table:
+        cols = ["model", "profile", "split", "threat", "ε", "seeds", "clean", "FGSM", "PGD-40", "standard", "flags"]
+        rows, figures = [], []
+        curves: Dict[str, Dict[str, Any]] = {}
+        for model_id, recs in sorted(by_model.items()):
+            keys = sorted({(r["split"], r["norm"], r["eps"]) for r in recs[0].metrics["robust"]},
+                          key=lambda k: (k[0], k[1] != "linf", k[2]))
+            for split_name, norm, eps in keys:
+                def cell(attack: str) -> str:
+                    vals = [r["acc"] for rec in recs for r in rec.metrics["robust"]
+                            if (r["split"], r["norm"], r["eps"], r["attack"]) == (split_name, norm, eps, attack)]
+                    return fmt_pct(*mean_se(vals))
+                clean = fmt_pct(*mean_se([next(r["clean"] for r in rec.metrics["robust"] if r["split"] == split_name)
+                                          for rec in recs]))
+                fl = [k for rec in recs for k, v in _flag_items(rec.metrics["flags"], split_name) if v]
+                rows.append([model_id, recs[0].profile, split_name, "ℓ∞" if norm == "linf" else "ℓ2", f"{eps:g}", str(len(recs)), clean,
+                             cell("fgsm"), cell("pgd40"), cell("standard"), ", ".join(sorted(set(fl))) or "–"])
+            for split_name in proto.get("splits", ()):
+                for norm in ("linf", "l2"):
+                    grid = [0.0] + list(proto.get(f"{norm}_eps", ()))
+                    vals = []
+                    for e in grid:
+                        per = []
+                        for rec in recs:
+                            rr = [r for r in rec.metrics["robust"] if r["split"] == split_name and r["norm"] == norm
+                                  and r["attack"] == "standard" and r["eps"] == e]
+                            per.append(rr[0]["acc"] if rr else next(r["clean"] for r in rec.metrics["robust"]
+                                                                      if r["split"] == split_name))
+                        vals.append(per)
+                    m = np.array([np.mean(v) for v in vals])
+                    se = np.array([mean_se(v)[1] for v in vals]) if len(recs) > 1 else None
+                    curves.setdefault(f"{split_name}_{norm}", {})[model_id] = {"x": np.array(grid), "mean": m, "se": se}
+        for key, series in sorted(curves.items()):
+            split_name, norm = key.split("_")
+            path = fig_dir / f"robust_acc_vs_eps_{key}.png"
+            plots.curves(series, path, f"standard-cascade robust accuracy vs ε ({'ℓ∞' if norm == 'linf' else 'ℓ2'}, "
+                         f"{split_name} subset)", "ε", "robust accuracy")
+            figures.append(str(path.relative_to(fig_dir.parent.parent)))
+        times = [r.wall_time_s for r in records]
+        notes = [
+            f"Protocol `{records[0].protocol if records else '-'}`: per split a fixed subset of "
+            f"{proto.get('n_per_split')} images (every k-th image of the split, which is ordered by digit and colour); "
+            f"hard = held-out digits in each of their 9 non-dominant colours, easy = in their dominant colour. "
+            f"Data fingerprint `{records[0].data_fingerprint if records else '-'}`.",
+            f"Cells: robust accuracy in % (mean ± SE over training seeds when > 1): a point counts as robust when it is "
+            f"classified correctly clean and after the attack (per-point worst case over the cascade's stages). "
+            f"FGSM: one signed step of ε (ℓ2: normalised gradient). PGD-40: {proto.get('pgd_steps')} steps of "
+            f"2.5ε/{proto.get('pgd_steps')}, random start, success at any iterate. standard: APGD-CE "
+            f"({proto.get('apgd_steps')} it.) → APGD-T ({proto.get('n_targets')} targets, targeted DLR) → Square "
+            f"({proto.get('square_queries')} queries, ℓ∞ only), each on the points still robust; AutoAttack's FAB-T is "
+            f"not included. Attack seed {proto.get('seed')}.",
+            "flags (AutoAttack checks): randomness = logits vary over 5 passes; softmax = outputs look like "
+            "probabilities; zero-grad = some DLR gradients are exactly 0; square>white-box = Square lowered robust "
+            "accuracy by > 0.2 pp after the white-box attacks (gradients may be masked).",
+            f"Wall time per record (model × seed, all attacks and the 7→3 study): median "
+            f"{np.median(times) if times else float('nan'):.0f} s, total {sum(times):.0f} s.",
+        ]
+        return Table("attack", self.title, cols, rows, notes, figures)
+
+    def _min_eps_table(self, by_model, proto, fig_dir) -> Table:
+        src, tgt, kappa, eps_max = proto.get("source"), proto.get("target"), proto.get("kappa"), proto.get("eps_max")
+        cols = ["model", "profile", "seeds", "samples", "success rate", "median ε_min", "mean ε_min",
+                f"mean best P({tgt})@{eps_max}", "median ε_min / baseline"]
+        base = by_model.get(BASELINE)
+        base_med = _nanmean([r.metrics["min_eps"].get("median_eps") for r in base]) if base else math.nan
+        rows, series = [], {}
+        grid = np.linspace(0, eps_max or 0.05, 51)
+        split_used = "-"
+        for model_id, recs in sorted(by_model.items()):
+            me = [r.metrics["min_eps"] for r in recs]
+            split_used = me[0].get("split", "-")
+            if not me[0].get("n"):
+                rows.append([model_id, recs[0].profile, str(len(recs)), "0", "–", "–", "–", "–", "–"])
+                continue
+            med = _nanmean([m["median_eps"] for m in me])
+
+            def num(key: str, fmt: str) -> str:
+                v = _nanmean([m[key] for m in me])
+                return "–" if math.isnan(v) else fmt.format(v)
+            ratio = f"{med / base_med:.2f}×" if base_med and not math.isnan(base_med) and not math.isnan(med) else "–"
+            rows.append([model_id, recs[0].profile, str(len(recs)), str(me[0]["n"]), fmt_pct(*mean_se([m["success_rate"] for m in me])),
+                         num("median_eps", "{:.4f}"), num("mean_eps", "{:.4f}"), num("mean_best_p", "{:.3f}"), ratio])
+            curves = np.array([success_curve([math.inf if v is None else v for v in m["eps_min"]], grid) for m in me])
+            series[model_id] = {"x": grid, "mean": curves.mean(0),
+                                "se": curves.std(0, ddof=1) / np.sqrt(len(me)) if len(me) > 1 else None}
+        figures = []
+        if series:
+            path = fig_dir / "min_eps_success_vs_eps.png"
+            plots.curves(series, path, f"targeted {src}→{tgt} (P ≥ {kappa}): success rate vs ε (ℓ∞)", "ε",
+                         "success rate")
+            figures.append(str(path.relative_to(fig_dir.parent.parent)))
+        notes = [
+            f"Seed 000 §7: targeted {src}→{tgt}, success = argmax = {tgt} with P({tgt}) ≥ {kappa}, ℓ∞, ε ≤ {eps_max}. "
+            f"Fair selection: the first {proto.get('n_min_eps')} images of digit {src} that every compared model "
+            f"classifies as {src} with confidence ≥ {proto.get('select_conf')}, from the hard split, or from the easy "
+            f"split when fewer than 5 qualify on the hard split (used here: **{split_used}**).",
+            f"ε_min per sample: APGD (targeted CE = log P({tgt}), {proto.get('apgd_steps')} it., "
+            f"{proto.get('min_eps_restarts')} restarts) at ε_max, then {proto.get('min_eps_steps')} bisection levels "
+            f"run as one batch with per-sample ε, each warm-started from the adversarial at the larger ε; monotone.",
+            "success rate: share with ε_min ≤ ε_max; median / mean ε_min: over the successful samples; mean best "
+            f"P({tgt}): over all selected samples, the highest P({tgt}) seen at ε_max; ratio: median ε_min over "
+            f"the baseline's ({BASELINE}); > 1 means harder to fool.",
+        ]
+        return Table("attack_min_eps", f"Attack track: targeted {src}→{tgt} minimal ε (seed 000 §7.5)", cols, rows,
+                     notes, figures)
+
+
+def _nanmean(values) -> float:
+    """Mean over the finite values (records store NaN as null); NaN when there are none."""
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return float(np.mean(v)) if v else math.nan
+
+
+def _flag_items(flags: Dict[str, Any], split_name: str):
+    f = flags.get(split_name, {})
+    yield "randomness", f.get("randomness")
+    yield "softmax", f.get("softmax_outputs")
+    yield "zero-grad", (f.get("zero_grad_share") or 0) > 0
+    yield "square>white-box", flags.get("square_beats_whitebox")
