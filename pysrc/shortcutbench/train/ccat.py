@@ -5,7 +5,7 @@ p̃ = (1 − γ)·onehot + γ·uniform with the power transition γ = 1 − (1 �
 Loss (1 − f)·CE(clean) + f·CE(p̃, adv) with f = 0.5.
 
 ε = 0.3, ρ = 10 are the authors' MNIST setting; their 40-step attack with backtracking is replaced
-by ``iters`` sign-gradient steps with momentum and the best iterate (no backtracking) to fit the
+by ``iters`` = 5 sign-gradient steps with momentum and the best iterate (no backtracking) to fit the
 CPU budget. ``transition="none"`` gives γ ≡ 0 and, with ``objective="ce"``, the AT-50% baseline of
 Stutz et al. (half clean, half Madry-PGD examples with their true labels).
 """
@@ -22,7 +22,7 @@ from .method import METHODS, Batch, Method
 @METHODS.register("ccat")
 class CCAT(Method):
     name = "ccat"
-    default_hparams = {"epsilon": 0.3, "rho": 10.0, "iters": 10, "fraction": 0.5, "objective": "f7p",
+    default_hparams = {"epsilon": 0.3, "rho": 10.0, "iters": 5, "fraction": 0.5, "objective": "f7p",
                        "transition": "power", "temp_penalty": 0.001}
 
     def __init__(self, *args, **kwargs):
