@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -17,6 +17,7 @@ import torch
 from ..data import ColoredMNISTConfig
 from ..errors import UsageError
 from ..invariance.attacks import linf_attack, untargeted_success
+from ..invariance.cifar import load_cifar10
 from ..invariance.ccat import robust_error, robust_error_at, tpr_threshold
 from ..invariance.distances import distance, success_curve
 from ..invariance.equiconfidence import path_percentiles
@@ -146,18 +147,25 @@ class InvarianceTrack(Track):
 
     def _protocol(self, ctx: RunContext) -> InvarianceProtocol:
         p = PROTOCOLS[ctx.profile]
-        opts = dict(ctx.options)
+        opts = {k: v for k, v in ctx.options.items() if k != "cifar_dir"}
         if "projection" in opts:
             p = InvarianceProtocol(**{**p.__dict__, "projections": tuple(opts.pop("projection").split("+"))})
         if opts:
-            raise UsageError(f"invariance track has no option(s) {sorted(opts)}; known: projection")
+            raise UsageError(f"invariance track has no option(s) {sorted(opts)}; known: projection, cifar_dir")
         for proj in p.projections:
             NSPGDConfig(projection=proj)  # validates the name
         return p
 
+    @staticmethod
+    def _data(ctx: RunContext, protocol: InvarianceProtocol):
+        """Colored-MNIST by default; CIFAR-10 (binary format) with `--set cifar_dir=DIR`."""
+        if ctx.options.get("cifar_dir"):
+            return load_cifar10(ctx.options["cifar_dir"])
+        return colored_mnist(ctx.mnist_dir, protocol.data)
+
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:
         protocol = self._protocol(ctx)
-        data = colored_mnist(ctx.mnist_dir, protocol.data)
+        data = self._data(ctx, protocol)
         return self._evaluate(model.eval(), data, protocol)
 
     def _evaluate(self, model, data, protocol: InvarianceProtocol) -> Dict[str, Any]:
@@ -211,12 +219,15 @@ class InvarianceTrack(Track):
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         protocol = self._protocol(ctx)
-        data = colored_mnist(ctx.mnist_dir, protocol.data)
+        data = self._data(ctx, protocol)
+        cifar = bool(ctx.options.get("cifar_dir"))
         for d in protocol.defences:
             if d.method not in METHODS:
                 continue  # rendered as "not registered" from the protocol stored in the records
             for seed in ctx.seed_list(protocol.seeds):
                 spec = _spec(d, protocol, seed)
+                if cifar:  # separate table rows and zoo entries for CIFAR-10 models
+                    spec = replace(spec, tag=".".join(t for t in (spec.tag, "cifar10") if t))
                 t0 = time.perf_counter()
                 entry = load_or_train(spec, data, desc="invariance")
                 metrics = self._evaluate(entry.model.eval(), data, protocol)
