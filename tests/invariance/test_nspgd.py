@@ -47,7 +47,7 @@ def test_geometric_contraction_when_confidence_ignores_differing_pixels(projecti
 def test_budget_respected_at_every_accepted_step(projection):
     xs, xt = _pairs(B=16)
     model = _mlp()
-    cfg = NSPGDConfig(step=0.2, iters=30, delta=0.05, projection=projection, path_every=1)
+    cfg = NSPGDConfig(step=0.2, iters=15, delta=0.05, projection=projection, path_every=1)
     res = nspgd(model, xs, xt, cfg)
     assert torch.isfinite(res.x).all()
     with torch.no_grad():

@@ -73,6 +73,12 @@ def path_plot(recs: List[Record], path: Path, radii) -> None:
     plots.save(fig, path)
 
 
+def _loose(protocol):
+    """Indices of the looser cuts d = 0.3 and 0.5 on the success curve (shown beside the headline)."""
+    th = list(protocol["thresholds"])
+    return th.index(0.3), th.index(0.5)
+
+
 def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     fig_dir = out_dir / "figures" / track.name
     by_model: Dict[str, List[Record]] = {}
@@ -84,6 +90,7 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     protocol = records[0].config["protocol"]
     projections = protocol["projections"]
     cols = (["model", "seeds", "clean err"] + [f"NSPGD success ({p})" for p in projections]
+            + [f"success @ d = {protocol['thresholds'][i]} / {protocol['thresholds'][j]}" for i, j in [_loose(protocol)]]
             + ["median 1−SSIM (start → end)", "untargeted ℓ∞ success (ε = %g)" % protocol["linf_eps"], "RErr",
                "RErr@99%TPR", "τ@99%TPR", "NSPGD time (s)"])
     rows, figures, curves = [], [], {}
@@ -97,6 +104,7 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
         p0 = projections[0]
         rows.append([m, str(len(recs)), cell(lambda x: x["clean_err"])]
                     + [cell(lambda x, p=p: x[p]["success"]) for p in projections]
+                    + [" / ".join(cell(lambda x, k=k: x[p0]["curve"][k]) for k in _loose(protocol))]
                     + [f"{np.mean([x[p0]['start_distance'] for x in mm]):.3f} → {np.mean([x[p0]['median_distance'] for x in mm]):.3f}",
                        cell(lambda x: x["linf_success"]), cell(lambda x: x["rerr"]), cell(lambda x: x["rerr_99tpr"]),
                        f"{np.mean([x['tau_99tpr'] for x in mm]):.3f}",
@@ -121,6 +129,9 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     from ..train import METHODS
 
     missing = [d["method"] for d in protocol["defences"] if d["method"] not in METHODS]
+    expected = {f"{d['arch']}.{d['method']}" + (f".{d['tag']}" if d["tag"] else ""): d for d in protocol["defences"]
+                if d["method"] in METHODS}
+    not_run = [m for m in expected if m not in by_model]
     nsp = protocol["nspgd"]
     notes = [
         f"Protocol `{records[0].protocol}`: Colored-MNIST held-out easy split; 10 target images (the first of each "
@@ -143,6 +154,8 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     ]
     if missing:
         notes.append(f"Not in this run (method not registered in this build): {', '.join(missing)}.")
+    if not_run:
+        notes.append(f"In the protocol but without records (not evaluated in this run): {', '.join(not_run)}.")
     main = Table(track.name, track.title, cols, rows, notes,
                  [str(Path(f).relative_to(out_dir)) for f in figures])
     return [main]
