@@ -46,3 +46,21 @@ class PgdStep(Benchmark):
 
     def time_pgd_step(self, backend, norm):
         self.fn(*self.args)
+
+class NullspaceProject(Benchmark):
+    """k = 10 rows, 784-pixel images: compiled kernel vs the batched torch reference."""
+
+    param_names = ["backend", "batch"]
+    params = (["compiled", "reference"], [64 * SCALE, 256 * SCALE])
+
+    def setup(self, backend, batch):
+        import shortcutbench._ext  # noqa: F401  (loads _C)
+        from shortcutbench.ops.nullspace_project import nullspace_project_reference
+
+        g = torch.Generator().manual_seed(0)
+        self.v = torch.randn(batch, 784, generator=g)
+        self.J = torch.randn(batch, 10, 784, generator=g)
+        self.fn = torch.ops.shortcutbench.nullspace_project if backend == "compiled" else nullspace_project_reference
+
+    def time_nullspace_project(self, backend, batch):
+        self.fn(self.v, self.J, False, 1e-6)

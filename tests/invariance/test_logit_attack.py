@@ -1,0 +1,34 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from shortcutbench.errors import UsageError
+from shortcutbench.invariance.logit_attack import (LogitAttackConfig, centred_logit_gap, logit_attack,
+                                                   total_variation)
+
+
+def test_centred_gap_ignores_constant_shifts():
+    z = torch.randn(4, 10)
+    assert centred_logit_gap(z + 3.7, z).abs().max() < 1e-5
+    assert (centred_logit_gap(z + torch.randn(4, 10), z) > 0).all()
+
+
+def test_total_variation_closed_form():
+    d = torch.zeros(1, 1, 3, 3)
+    d[..., 1, 1] = 1.0  # a single bright pixel: 4 unit jumps
+    assert total_variation(d).item() == 4.0
+    assert total_variation(torch.ones(2, 3, 5, 5)).abs().max() == 0
+
+
+def test_attack_moves_target_logits_towards_source_up_to_a_shift():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48, 16), nn.Tanh(), nn.Linear(16, 5))
+    g = torch.Generator().manual_seed(1)
+    xs, xt = torch.rand(6, 3, 4, 4, generator=g), torch.rand(6, 3, 4, 4, generator=g)
+    out = logit_attack(model, xs, xt, LogitAttackConfig(iters=40, step=0.02, tv_weight=0.0))
+    with torch.no_grad():
+        before = centred_logit_gap(model(xt), model(xs))
+        after = centred_logit_gap(model(out), model(xs))
+    assert (after < before).all() and out.min() >= 0 and out.max() <= 1
+    with pytest.raises(UsageError):
+        LogitAttackConfig(start="middle")
