@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .hooks import capture, live_output
+from .hooks import capture, live_output, single_thread
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,11 @@ def _blur3(x: torch.Tensor, sigma: float) -> torch.Tensor:
 def maximise(model: nn.Module, layer: str, channels: Sequence[int], objective: str = "channel_mean",
              config: FeatVizConfig = FeatVizConfig(), shape=(3, 28, 28)) -> Dict[str, torch.Tensor]:
     """{"images": [n, C, H, W] prototypes, "objective": [n] final objective values (un-jittered)}."""
+    with single_thread():
+        return _maximise(model, layer, channels, objective, config, shape)
+
+
+def _maximise(model, layer, channels, objective, config, shape):
     model.eval()
     ch = torch.as_tensor(list(channels), dtype=torch.long)
     gen = torch.Generator().manual_seed(config.seed)

@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .hooks import capture, replace_output
+from .hooks import capture, replace_output, single_thread
 
 MODES = ("spatial_mean", "per_position")
 
@@ -103,6 +103,11 @@ def collect(model: nn.Module, layer: str, images: torch.Tensor, mode: str, posit
 
 def train_sae(x: torch.Tensor, config: SAEConfig = SAEConfig()) -> SparseAutoencoder:
     """Train on standardised features x [N, D]."""
+    with single_thread():
+        return _train(x, config)
+
+
+def _train(x: torch.Tensor, config: SAEConfig) -> SparseAutoencoder:
     gen = torch.Generator().manual_seed(config.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
