@@ -50,10 +50,12 @@ PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
         sae_sites=(("relu1", "spatial_mean"), ("relu2", "spatial_mean"), ("relu3", "spatial_mean"),
                    ("gap", "spatial_mean")),
         featviz=FeatVizConfig(steps=30), featviz_layers=("conv1", "relu2", "relu3", "fc"))),
-    # full: every setting at the seed's values except the image counts, which keep 5 seeds × all
-    # methods of the shortcut track within tens of minutes on 2 cores.
+    # full: the seed's settings (SAE 3 × 150 steps on 7 sites, feature vis 200 steps on 9 layers)
+    # with image counts that keep 5 seeds × every method of the shortcut track in tens of minutes
+    # on 2 cores: 200 + 200 scored images, 60 for randomisation, 5 per (digit, colour) cell for SAEs.
     "full": DiagnosticsProtocol("diagnostics.full.v1", DiagnosticsConfig(
-        images_per_side=300, randomisation_images=100, sae_eval_per_cell=10)),
+        images_per_side=200, randomisation_images=60, smoothgrad_samples=16, sae_train_images=2000,
+        sae_eval_per_cell=5)),
 }
 
 LOWER_IS_BETTER = {"deletion"}
