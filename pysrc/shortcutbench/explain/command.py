@@ -98,7 +98,8 @@ def run(args) -> int:
         if args.layer:
             cfg = replace(cfg, featviz_layers=(args.layer,))
         path = out / f"{stem}.png"
-        prototype_grid(prototypes(model, data, cfg), path, f"{args.model} seed {args.seed}: activation maximisation")
+        prototype_grid(prototypes(model, data, cfg), path, f"{args.model} seed {args.seed}: activation maximisation",
+                       cfg.featviz_layers)
     else:
         split = data[split_name]
         if int(idx.max()) >= len(split):

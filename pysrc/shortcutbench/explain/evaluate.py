@@ -42,6 +42,7 @@ class DiagnosticsConfig:
     sae_eval_per_cell: int = 20  # easy ∪ hard images per (digit, colour) cell for η² and quality
     intervention_alpha: float = 5.0  # seed §8.7
     ablate_k: int = 10  # seed §8.8
+    ablation_images: int = 1000  # hard images the ablation is measured on
     microscope_k: int = 8
     microscope_layers: Tuple[str, ...] = ("relu1", "relu2", "relu3")
     featviz: FeatVizConfig = FeatVizConfig()
@@ -149,8 +150,8 @@ def sae_scores(model: nn.Module, data: ColoredMNIST, cfg: DiagnosticsConfig) -> 
     tr_images = train.images(_subset(train, cfg.sae_train_images, cfg.seed + 3))
     ev_x, ev_digit, ev_color = _balanced_eval(data, cfg.sae_eval_per_cell, cfg.seed + 4)
     hard = data["hard"]
-    hard_x = hard.images(_subset(hard, 1000, cfg.seed + 5))
-    hard_y = hard.digit[_subset(hard, 1000, cfg.seed + 5)]
+    hard_idx = _subset(hard, cfg.ablation_images, cfg.seed + 5)
+    hard_x, hard_y = hard.images(hard_idx), hard.digit[hard_idx]
     with torch.no_grad():
         clean_ev, clean_hard = model(ev_x), model(hard_x)
     out: Dict[str, object] = {"acc_clean": float((clean_ev.argmax(1) == ev_digit).float().mean()),

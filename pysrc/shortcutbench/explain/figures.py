@@ -34,8 +34,10 @@ def two_case_figure(cases: Dict[str, Dict], path: Path, title: str) -> None:
     save(fig, path)
 
 
-def prototype_grid(grid: Dict[str, Dict], path: Path, title: str) -> None:
-    layers = list(grid)
+def prototype_grid(grid: Dict[str, Dict], path: Path, title: str, order: Optional[Sequence[str]] = None) -> None:
+    """Rows = layers (in ``order``, input → output), columns = objectives; prototypes clipped to
+    the valid pixel range [0, 1]."""
+    layers = [l for l in (order or grid) if l in grid]
     fig, axes = plt.subplots(len(layers), len(OBJECTIVES), figsize=(1.5 * len(OBJECTIVES) + 1, 1.5 * len(layers)))
     axes = np.atleast_2d(axes)
     for i, layer in enumerate(layers):

@@ -22,6 +22,7 @@ from ..explain.baselines import BASELINES
 from ..explain.evaluate import (DiagnosticsConfig, attribution_scores, microscope_scores, prototypes,
                                 randomisation_scores, sae_scores, two_case)
 from ..explain.featviz import FeatVizConfig
+from ..explain.hooks import single_thread
 from ..explain.sae import SAEConfig
 from ..metrics import split_accuracies
 from ..results import plots
@@ -71,6 +72,11 @@ class DiagnosticsTrack(Track):
         cfg = PROTOCOLS[ctx.profile].config
         data = colored_mnist(ctx.mnist_dir, shortcut.PROTOCOLS[ctx.profile].data)
         model.eval()
+        with single_thread():  # tiny ops: thread hand-offs cost more than they save (10× on a loaded box)
+            return self._evaluate(model, data, cfg)
+
+    @staticmethod
+    def _evaluate(model, data, cfg):
         return {"attribution": attribution_scores(model, data, cfg),
                 "randomisation": randomisation_scores(model, data, cfg),
                 "sae": sae_scores(model, data, cfg),
@@ -87,7 +93,8 @@ class DiagnosticsTrack(Track):
             entry = load_or_train(spec, data, evaluate=partial(split_accuracies, data=data), desc="diagnostics")
             metrics = self.evaluate(entry.model, ctx)
             if spec.seed < protocol.featviz_seeds:
-                metrics["prototypes"] = prototypes(entry.model, data, protocol.config)
+                with single_thread():
+                    metrics["prototypes"] = prototypes(entry.model, data, protocol.config)
             yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
                               {"protocol": asdict(protocol), "shortcut_protocol": sc.name, "zoo_key": entry.key,
                                "data_source": data.source}, data.fingerprint, time.perf_counter() - t0)
@@ -140,7 +147,7 @@ class DiagnosticsTrack(Track):
                         "acc spliced: accuracy with x̂ spliced into the layer (acc clean in the same row for reference).",
                         f"intervention: add α = {cfg.get('intervention_alpha')} to the top colour latent (seed §8.7); "
                         "ΔP = mean change of P(class whose dominant colour the latent prefers) on images of other "
-                        f"colours. ablation: zero the top-{cfg.get('ablate_k')} colour latents on 1,000 hard images "
+                        f"colours. ablation: zero the top-{cfg.get('ablate_k')} colour latents on {cfg.get('ablation_images', 1000)} hard images "
                         "(seed §8.8; seed: 5.78 % predictions changed, mean confidence drop 0.0139).",
                         "microscope: mean over channels of the share of the top-8 activating eval images sharing the "
                         "channel's most common colour / digit (chance ≈ 0.27).",
@@ -283,7 +290,8 @@ def _figures(model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
     paths.append(p)
     if "prototypes" in first.metrics:
         p = fig_dir / f"{model_id}_prototypes.png"
-        prototype_grid(first.metrics["prototypes"], p, f"{model_id} seed {first.seed}: activation maximisation")
+        prototype_grid(first.metrics["prototypes"], p, f"{model_id} seed {first.seed}: activation maximisation",
+                       first.config["protocol"]["config"]["featviz_layers"])
         paths.append(p)
     series = {}
     for method in first.metrics["randomisation"]:
