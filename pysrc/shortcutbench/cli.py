@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("track", help="track name or 'all'")
     _add_common_run_args(run)
 
+    from .explain.command import add_parser as add_explain
+
+    add_explain(sub)
+
     lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
@@ -163,7 +167,13 @@ def cmd_leaderboard(args) -> int:
     return 0
 
 
-COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard}
+def cmd_explain(args) -> int:
+    from .explain.command import run
+
+    return run(args)
+
+
+COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "explain": cmd_explain}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -1,0 +1,307 @@
+"""The ``diagnostics`` track: why a shortcut-track model fails, as numbers (seed 000 §4, §5, §8).
+
+For every zoo model of the shortcut track (every method of ``shortcut.PROTOCOLS[profile]``, every
+seed) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
+and conflicting (hard) images with localisation and faithfulness metrics next to model-free
+baselines, runs the cascading model-randomisation check, trains sparse autoencoders on the
+seed's seven sites and measures colour vs digit selectivity, interventions and ablations, and
+renders the seed's two-case figure and the prototype grid. Definitions: :mod:`shortcutbench.explain`.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Dict, Iterable, List, Tuple
+
+import numpy as np
+
+from ..explain.baselines import BASELINES
+from ..explain.evaluate import (DiagnosticsConfig, attribution_scores, microscope_scores, prototypes,
+                                randomisation_scores, sae_scores, two_case)
+from ..explain.featviz import FeatVizConfig
+from ..explain.hooks import single_thread
+from ..explain.sae import SAEConfig
+from ..metrics import split_accuracies
+from ..results import plots
+from ..results.record import Record, make_record
+from ..results.stats import mean_se
+from ..results.tables import Table
+from ..utils.config import parse_assignments  # noqa: F401  (documented override path)
+from ..zoo import load_or_train
+from . import shortcut
+from .base import TRACKS, RunContext, Track, select_profile
+from .common import colored_mnist
+
+
+@dataclass(frozen=True)
+class DiagnosticsProtocol:
+    name: str
+    config: DiagnosticsConfig
+    featviz_seeds: int = 1  # prototypes for the first seed(s) only: they are pictures, not table numbers
+
+
+PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
+    # quick: fewer images, cheaper SmoothGrad/IG, 4 SAE sites with 1 epoch, 30 feature-vis steps.
+    "quick": DiagnosticsProtocol("diagnostics.quick.v1", DiagnosticsConfig(
+        images_per_side=50, smoothgrad_samples=8, ig_steps=16, randomisation_images=30,
+        sae=SAEConfig(epochs=1, steps_per_epoch=100), sae_train_images=1000, sae_eval_per_cell=5,
+        sae_sites=(("relu1", "spatial_mean"), ("relu2", "spatial_mean"), ("relu3", "spatial_mean"),
+                   ("gap", "spatial_mean")),
+        featviz=FeatVizConfig(steps=30), featviz_layers=("conv1", "relu2", "relu3", "fc"))),
+    # full: the seed's settings (SAE 3 × 150 steps on 7 sites, feature vis 200 steps on 9 layers)
+    # with image counts that keep 5 seeds × every method of the shortcut track in tens of minutes
+    # on 2 cores: 200 + 200 scored images, 60 for randomisation, 5 per (digit, colour) cell for SAEs.
+    "full": DiagnosticsProtocol("diagnostics.full.v1", DiagnosticsConfig(
+        images_per_side=200, randomisation_images=60, smoothgrad_samples=16, sae_train_images=2000,
+        sae_eval_per_cell=5)),
+}
+
+LOWER_IS_BETTER = {"deletion"}
+QUALITY_METRICS = ("pointing", "mass", "deletion", "insertion")
+
+
+@TRACKS.register("diagnostics")
+class DiagnosticsTrack(Track):
+    name = "diagnostics"
+    title = "Diagnostics track: where the models look, and what their features encode"
+
+    def evaluate(self, model, ctx: RunContext):
+        cfg = PROTOCOLS[ctx.profile].config
+        data = colored_mnist(ctx.mnist_dir, shortcut.PROTOCOLS[ctx.profile].data)
+        model.eval()
+        with single_thread():  # tiny ops: thread hand-offs cost more than they save (10× on a loaded box)
+            return self._evaluate(model, data, cfg)
+
+    @staticmethod
+    def _evaluate(model, data, cfg):
+        return {"attribution": attribution_scores(model, data, cfg),
+                "randomisation": randomisation_scores(model, data, cfg),
+                "sae": sae_scores(model, data, cfg),
+                "microscope": microscope_scores(model, data, cfg),
+                "two_case": two_case(model, data, cfg.layer)}
+
+    def run(self, ctx: RunContext) -> Iterable[Record]:
+        protocol = PROTOCOLS[ctx.profile]
+        sc = shortcut.PROTOCOLS[ctx.profile]
+        data = colored_mnist(ctx.mnist_dir, sc.data)
+        seeds = ctx.seed_list(sc.seeds)
+        for spec in shortcut.zoo_specs(sc, seeds):
+            t0 = time.perf_counter()
+            entry = load_or_train(spec, data, evaluate=partial(split_accuracies, data=data), desc="diagnostics")
+            metrics = self.evaluate(entry.model, ctx)
+            if spec.seed < protocol.featviz_seeds:
+                with single_thread():
+                    metrics["prototypes"] = prototypes(entry.model, data, protocol.config)
+            yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
+                              {"protocol": asdict(protocol), "shortcut_protocol": sc.name, "zoo_key": entry.key,
+                               "data_source": data.source}, data.fingerprint, time.perf_counter() - t0)
+
+    # ---------------------------------------------------------------- rendering
+    def render(self, records: List[Record], out_dir: Path) -> List[Table]:
+        records = select_profile(records)
+        by_model: Dict[str, List[Record]] = {}
+        for r in records:
+            by_model.setdefault(r.model_id, []).append(r)
+        fig_dir = Path(out_dir) / "figures" / self.name
+        attr_rows, sel_rows, rand_rows, figures, notes_check = [], [], [], [], []
+        for model_id, recs in sorted(by_model.items()):
+            recs = sorted(recs, key=lambda r: r.seed)
+            attr_rows += _attribution_rows(model_id, recs)
+            sel_rows += _selectivity_rows(model_id, recs)
+            rand_rows += _randomisation_rows(model_id, recs)
+            notes_check += _seed_checks(model_id, recs)
+            figures += _figures(model_id, recs, fig_dir)
+        cfg = records[0].config["protocol"]["config"] if records else {}
+        head = (f"Protocol `{records[0].protocol if records else '-'}` on the zoo models of "
+                f"`{records[0].config.get('shortcut_protocol') if records else '-'}`; cells: mean ± SE over seeds "
+                f"(ddof = 1), n = seeds.")
+        attr_notes = [
+            head,
+            f"{cfg.get('images_per_side')} aligned (easy) and {cfg.get('images_per_side')} conflicting (hard) images "
+            f"per model; CAMs at `{cfg.get('layer')}` (CAM at `{cfg.get('cam_layer')}`, the map the GAP reads), "
+            "target = predicted class, maps upsampled bilinearly to 28×28 then min-max normalised (seed §5.3).",
+            "bg/stroke: mean map on background / on stroke pixels, stroke = grayscale digit > 0.5 (seed §5.4); "
+            f"pointing: share of the map's maxima within {cfg.get('pointing_tolerance')} px of the stroke; mass: "
+            "share of the map's sum on the stroke; deletion ↓ / insertion ↑: RISE normalised-trapezoid AUC of "
+            f"P(predicted class), {cfg.get('deletion_step')} pixels per step; pointing/mass/deletion/insertion "
+            "pooled over aligned and conflicting images.",
+            "Rows `baseline:*` are model-free maps (uniform noise, Sobel edges of the grey image, constant). "
+            "`vs baselines`: ✓ when a method beats every baseline on all four of pointing, mass, deletion, "
+            "insertion; otherwise ⚠ lists the metrics where some baseline is at least as good.",
+        ] + notes_check
+        attr = Table("diagnostics", self.title, ATTR_COLS, attr_rows, attr_notes, figures)
+        sel = Table("diagnostics_selectivity", "Diagnostics track: sparse autoencoders — colour vs digit selectivity "
+                    "(seed 000 §8)", SEL_COLS, sel_rows, [
+                        head,
+                        "SAE (seed §8.2–8.4): ReLU, 4× overcomplete, MSE + λ·E|z| (λ = 1e−3, both means over elements), "
+                        "standardised inputs, Adam 1e−3, batch 512, trained on train-split features; "
+                        f"{(cfg.get('sae') or {}).get('epochs')} epochs × {(cfg.get('sae') or {}).get('steps_per_epoch')} "
+                        "steps. Evaluated on easy ∪ hard (every held-out digit in all 10 colours, "
+                        f"{cfg.get('sae_eval_per_cell')} images per (digit, colour) cell, so digit ⟂ colour).",
+                        "best colour / best digit: max over latents of η² − (K − 1)/(N − 1) (η² = between-class / "
+                        "total sum of squares, null subtracted); #>0.5: latents with excess η² > 0.5. FVE = 1 − "
+                        "Σ‖x − x̂‖²/Σ‖x − μ‖² (standardised units); dead: latents that never fire on the eval set; "
+                        "acc spliced: accuracy with x̂ spliced into the layer (acc clean in the same row for reference).",
+                        f"intervention: add α = {cfg.get('intervention_alpha')} to the top colour latent (seed §8.7); "
+                        "ΔP = mean change of P(class whose dominant colour the latent prefers) on images of other "
+                        f"colours. ablation: zero the top-{cfg.get('ablate_k')} colour latents on {cfg.get('ablation_images', 1000)} hard images "
+                        "(seed §8.8; seed: 5.78 % predictions changed, mean confidence drop 0.0139).",
+                        "microscope: mean over channels of the share of the top-8 activating eval images sharing the "
+                        "channel's most common colour / digit (chance ≈ 0.27).",
+                    ])
+        rand = Table("diagnostics_randomisation", "Diagnostics track: cascading model-parameter randomisation "
+                     "(Adebayo et al. 2018)", RAND_COLS, rand_rows, [
+                         head,
+                         f"{cfg.get('randomisation_images')} hard images; layers re-initialised top-down, cumulatively "
+                         "(`reset_parameters`, fixed seed); cells: mean Spearman ρ (average ranks) between the trained "
+                         "model's map and the randomised model's map, same target class. Baselines: ρ between the "
+                         "trained model's map and a model-free map (random ≈ 0; Sobel = how much the map is an edge "
+                         "detector). `falls`: ✓ when ρ after randomising every layer is below its value after the "
+                         "head alone and below the Sobel baseline.",
+                     ])
+        return [attr, sel, rand]
+
+
+ATTR_COLS = ["model", "n", "method", "bg/stroke aligned", "bg/stroke conflicting", "conflicting − aligned",
+             "pointing ↑", "mass ↑", "deletion ↓", "insertion ↑", "IG |δ|/|ΔF|", "vs baselines"]
+SEL_COLS = ["model", "n", "site", "best colour", "best digit", "colour > digit", "#>0.5 colour", "#>0.5 digit",
+            "FVE", "L0", "dead", "acc clean", "acc spliced", "intervention ΔP", "ablation pred change",
+            "ablation conf drop", "microscope colour / digit"]
+RAND_COLS = ["model", "n", "method", "stages", "ρ per stage (head → all)", "baseline random", "baseline sobel",
+             "falls"]
+
+
+def _fmt(values: List[float], digits: int = 3) -> str:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return "–"
+    m, se = mean_se(vals)
+    return f"{m:.{digits}f}" + (f" ± {se:.{digits}f}" if not math.isnan(se) else "")
+
+
+def _mean(values: List[float]) -> float:
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _pooled(entry: Dict[str, float], key: str) -> float:
+    vals = [entry.get(f"{key}_{s}") for s in ("aligned", "conflicting")]
+    vals = [v for v in vals if v is not None]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _attribution_rows(model_id: str, recs: List[Record]) -> List[List[str]]:
+    methods = recs[0].config["protocol"]["config"]["methods"]
+    names = [k for k in list(methods) + list(BASELINES) if isinstance(recs[0].metrics["attribution"].get(k), dict)]
+    per = {name: [r.metrics["attribution"][name] for r in recs] for name in names}
+    base = {b: {q: _mean([_pooled(e, q) for e in per[b]]) for q in QUALITY_METRICS} for b in BASELINES if b in per}
+    rows = []
+    for name in names:
+        es = per[name]
+        is_base = name in BASELINES
+        if is_base:
+            verdict = "(baseline)"
+        else:
+            worse = []
+            for q in QUALITY_METRICS:
+                v = _mean([_pooled(e, q) for e in es])
+                for b, bv in base.items():
+                    if math.isnan(bv[q]):
+                        continue
+                    if (v >= bv[q]) if q in LOWER_IS_BETTER else (v <= bv[q]):
+                        worse.append(f"{q}≤{b}" if q not in LOWER_IS_BETTER else f"{q}≥{b}")
+            verdict = "✓" if not worse else "⚠ " + ", ".join(worse)
+        diff = [e["ratio_conflicting"] - e["ratio_aligned"] for e in es
+                if e.get("ratio_conflicting") is not None and e.get("ratio_aligned") is not None]
+        ig = [_pooled(e, "ig_rel_delta") for e in es] if "ig_rel_delta_aligned" in es[0] else []
+        rows.append([model_id, str(len(es)), ("baseline:" if is_base else "") + name,
+                     _fmt([e.get("ratio_aligned") for e in es]), _fmt([e.get("ratio_conflicting") for e in es]),
+                     _fmt(diff), _fmt([_pooled(e, "pointing") for e in es]), _fmt([_pooled(e, "mass") for e in es]),
+                     _fmt([_pooled(e, "deletion") for e in es]), _fmt([_pooled(e, "insertion") for e in es]),
+                     _fmt(ig, 4) if ig else "", verdict])
+    return rows
+
+
+def _selectivity_rows(model_id: str, recs: List[Record]) -> List[List[str]]:
+    sites = [f"{layer}/{mode}" for layer, mode in recs[0].config["protocol"]["config"]["sae_sites"]]
+    rows = []
+    for site in sites:
+        s = [r.metrics["sae"]["sites"][site] for r in recs]
+        col, dig = [x["best_colour"] for x in s], [x["best_digit"] for x in s]
+        wins = sum(c > d for c, d in zip(col, dig))
+        layer = site.split("/")[0]
+        micro = [r.metrics["microscope"].get(layer) for r in recs]
+        micro_cell = (f"{_fmt([m['colour_purity'] for m in micro], 2)} / {_fmt([m['digit_purity'] for m in micro], 2)}"
+                      if all(micro) else "–")
+        rows.append([model_id, str(len(s)), site, _fmt(col), _fmt(dig), f"{wins}/{len(s)} seeds",
+                     _fmt([x["n_colour_selective"] for x in s], 1), _fmt([x["n_digit_selective"] for x in s], 1),
+                     _fmt([x["fve"] for x in s]), _fmt([x["l0"] for x in s], 1), _fmt([x["dead_frac"] for x in s]),
+                     _fmt([r.metrics["sae"]["acc_clean"] for r in recs]), _fmt([x["acc_spliced"] for x in s]),
+                     _fmt([x["intervention_dp"] for x in s]), _fmt([x["ablation_pred_change"] for x in s]),
+                     _fmt([x["ablation_conf_drop_mean"] for x in s], 4), micro_cell])
+    return rows
+
+
+def _randomisation_rows(model_id: str, recs: List[Record]) -> List[List[str]]:
+    rows = []
+    for method in recs[0].metrics["randomisation"]:
+        rs = [r.metrics["randomisation"][method] for r in recs]
+        rho = np.array([x["spearman"] for x in rs], dtype=float)
+        stages = " → ".join(s.split("+")[-1] for s in rs[0]["stages"])
+        per_stage = " → ".join(f"{v:.2f}" for v in np.nanmean(rho, 0))
+        sob = _mean([x["baselines"].get("sobel") for x in rs])
+        last, first = np.nanmean(rho[:, -1]), np.nanmean(rho[:, 0])
+        falls = "✓" if (last < first and last < sob) else "⚠ no"
+        rows.append([model_id, str(len(rs)), method, stages, per_stage,
+                     _fmt([x["baselines"].get("random") for x in rs]), _fmt([x["baselines"].get("sobel") for x in rs]),
+                     falls])
+    return rows
+
+
+def _seed_checks(model_id: str, recs: List[Record]) -> List[str]:
+    out = []
+    g = [r.metrics["attribution"].get("gradcam") for r in recs]
+    if all(g):
+        a = _mean([e["ratio_aligned"] for e in g])
+        c = _mean([e["ratio_conflicting"] for e in g])
+        verdict = "reproduces" if c > a else "does NOT reproduce"
+        out.append(f"Seed check `{model_id}` (seed §5.5: Grad-CAM bg/stroke conflicting 0.90 > aligned 0.44, one "
+                   f"image each): mean over images {c:.3f} vs {a:.3f} → {verdict}. Two-case images (first seed): "
+                   + ", ".join(f"{k} {v['ratio']:.2f} (pred {v['pred']}, p {v['p_pred']:.3f})"
+                               for k, v in recs[0].metrics["two_case"].items()) + ".")
+    sites = recs[0].metrics["sae"]["sites"]
+    ok = all(np.mean([r.metrics["sae"]["sites"][s]["best_colour"] for r in recs]) >
+             np.mean([r.metrics["sae"]["sites"][s]["best_digit"] for r in recs]) for s in sites)
+    out.append(f"Seed check `{model_id}` (seed §8.6: colour selectivity exceeds digit selectivity at every layer): "
+               f"{'reproduces' if ok else 'does NOT reproduce'} (see diagnostics_selectivity.md).")
+    return out
+
+
+def _figures(model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
+    from ..explain.figures import prototype_grid, two_case_figure
+
+    paths = []
+    first = recs[0]
+    p = fig_dir / f"{model_id}_two_case.png"
+    two_case_figure(first.metrics["two_case"], p, f"{model_id} seed {first.seed}: Grad-CAM, biased vs conflicting 0")
+    paths.append(p)
+    if "prototypes" in first.metrics:
+        p = fig_dir / f"{model_id}_prototypes.png"
+        prototype_grid(first.metrics["prototypes"], p, f"{model_id} seed {first.seed}: activation maximisation",
+                       first.config["protocol"]["config"]["featviz_layers"])
+        paths.append(p)
+    series = {}
+    for method in first.metrics["randomisation"]:
+        rho = np.array([r.metrics["randomisation"][method]["spearman"] for r in recs], dtype=float)
+        se = rho.std(0, ddof=1) / np.sqrt(len(recs)) if len(recs) > 1 else None
+        series[method] = {"x": np.arange(1, rho.shape[1] + 1), "mean": np.nanmean(rho, 0), "se": se}
+    sob = _mean([r.metrics["randomisation"][m]["baselines"].get("sobel") for r in recs
+                 for m in first.metrics["randomisation"]])
+    p = fig_dir / f"{model_id}_randomisation.png"
+    plots.curves(series, p, f"{model_id}: Spearman ρ vs layers randomised (top-down); dotted = Sobel baseline (mean)",
+                 "layers randomised (head first)", "Spearman ρ", hline=sob)
+    paths.append(p)
+    return [str(q.relative_to(fig_dir.parent.parent)) for q in paths]
