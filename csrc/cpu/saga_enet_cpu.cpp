@@ -74,7 +74,7 @@ at::Tensor epoch(const at::Tensor& X, const at::Tensor& target, const at::Tensor
   at::Tensor g_buf = at::empty({k, d}, opts);
   at::Tensor w_new = at::empty({k, d}, opts);
   std::vector<double> loss(bmax), delta_b(k);
-  std::vector<scalar_t> b_new(k), colnorm(group ? d : 0);
+  std::vector<scalar_t> b_new(k), a_new(bmax * k);
   scalar_t* W = weight.data_ptr<scalar_t>();
   scalar_t* B = bias.data_ptr<scalar_t>();
   scalar_t* A = table.data_ptr<scalar_t>();
@@ -104,7 +104,7 @@ at::Tensor epoch(const at::Tensor& X, const at::Tensor& target, const at::Tensor
     }
     for (int64_t i = 0; i < m; ++i) loss_sum += loss[i];
     // Δ = a − A_S (into z), then A_S ← a (two passes so a repeated row reads its old entry).
-    std::vector<scalar_t> a_new(zp, zp + m * k);
+    std::copy(zp, zp + m * k, a_new.begin());
     std::fill(delta_b.begin(), delta_b.end(), 0.0);
     for (int64_t i = 0; i < m; ++i) {
       scalar_t* ai = A + rows[i] * k;
