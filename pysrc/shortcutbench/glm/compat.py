@@ -128,7 +128,7 @@ def glm_saga(linear, loader, max_lr, nepochs, alpha, table_device=None, preproce
         t0 = time.time()
         cfg = PathConfig(family=family, alpha=alpha, group=group, batch_size=batch_size, lr=float(lr),
                          max_epochs=nepochs, stopping=rules, gap_tol=gap_tol, tol=tol, lookbehind=lookbehind or 3,
-                         standardize=False, dtype=dtype, screening=False, seed=seed + i)
+                         standardize=False, dtype=str(dtype).replace("torch.", ""), screening=False, seed=seed + i)
         res = fit_path(X, y, cfg, sample_weight=w, val=val, test=test, lambdas=[lam], lam_max=lam_max,
                        n_classes=ncls, state=state, init=(W, b))
         p = res.points[0]

@@ -57,7 +57,7 @@ class PathConfig:
     tol: float = 1e-4  # glm-saga's absolute tol for the "step" and "lookbehind" rules
     lookbehind: int = 3
     standardize: bool = True
-    dtype: torch.dtype = torch.float32
+    dtype: str = "float32"  # or "float64" (a string so the config serialises into records)
     screening: bool = True  # strong-rule screening (only with the gap rule, which checks KKT)
     do_zero: bool = False  # glm-saga appends λ = 0 by default; unbounded on separable data
     seed: int = 0
@@ -71,6 +71,8 @@ class PathConfig:
             raise UsageError(f"alpha must lie in [0, 1], got {self.alpha}")
         if self.n_lambdas < 1 or not 0 < self.eps <= 1:
             raise UsageError(f"need n_lambdas >= 1 and 0 < eps <= 1, got {self.n_lambdas}, {self.eps}")
+        if self.dtype not in ("float32", "float64"):
+            raise UsageError(f"dtype must be float32 or float64, got {self.dtype!r}")
         bad = [r for r in self.stopping if r not in STOPPING_RULES]
         if bad or not self.stopping:
             raise UsageError(f"stopping rules must be a non-empty subset of {STOPPING_RULES}, got {self.stopping}")
@@ -197,6 +199,7 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
              state: Optional[Dict[str, torch.Tensor]] = None, init: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
              on_point: Optional[Callable[[PathPoint], None]] = None) -> PathResult:
     cfg = config
+    dtype = getattr(torch, cfg.dtype)
     t_start = time.perf_counter()
     X = torch.as_tensor(X)
     if X.dim() != 2 or X.shape[0] == 0:
@@ -217,18 +220,18 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
             y = y[:, None]
         if y.shape[0] != n:
             raise UsageError(f"gaussian y must have {n} rows, got shape {tuple(y.shape)}")
-        target = y.to(cfg.dtype)
+        target = y.to(dtype)
         k = y.shape[1]
     sw = None
     if sample_weight is not None:
-        sw = torch.as_tensor(sample_weight).to(cfg.dtype)
+        sw = torch.as_tensor(sample_weight).to(dtype)
         if sw.shape != (n,) or bool((sw < 0).any()):
             raise UsageError(f"sample_weight must be non-negative of shape [{n}], got {tuple(sw.shape)}")
     s64 = torch.ones(n, dtype=torch.float64) if sw is None else sw.double()
 
     mu, sd = standardizer(X, cfg.standardize)
-    Xs = ((X.double() - mu) / sd).to(cfg.dtype).contiguous()
-    splits = {name: _Split(*pair, mu, sd, cfg.dtype) for name, pair in (("val", val), ("test", test)) if pair is not None}
+    Xs = ((X.double() - mu) / sd).to(dtype).contiguous()
+    splits = {name: _Split(*pair, mu, sd, dtype) for name, pair in (("val", val), ("test", test)) if pair is not None}
 
     lmax = lambda_max(Xs, target, k, cfg.alpha, cfg.family, cfg.group, sw) if lam_max is None else float(lam_max)
     lams = list(lambdas) if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero)
@@ -236,25 +239,25 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
 
     # Weights and SAGA state (warm-started across λ).
     if init is not None:
-        W = init[0].to(cfg.dtype).clone()
-        b = init[1].to(cfg.dtype).clone()
+        W = init[0].to(dtype).clone()
+        b = init[1].to(dtype).clone()
     else:
-        W = torch.zeros(k, d, dtype=cfg.dtype)
-        b = _intercept_only(target if cfg.family == "multinomial" else target.double(), k, cfg.family, s64).to(cfg.dtype)
+        W = torch.zeros(k, d, dtype=dtype)
+        b = _intercept_only(target if cfg.family == "multinomial" else target.double(), k, cfg.family, s64).to(dtype)
     if state is not None:
-        table = state["a_table"].to(cfg.dtype).clone()
-        w_avg_full = state["w_grad_avg"].to(cfg.dtype).clone()
-        b_avg = state["b_grad_avg"].to(cfg.dtype).clone()
+        table = state["a_table"].to(dtype).clone()
+        w_avg_full = state["w_grad_avg"].to(dtype).clone()
+        b_avg = state["b_grad_avg"].to(dtype).clone()
     elif cfg.zero_init_state:
-        table = torch.zeros(n, k, dtype=cfg.dtype)
-        w_avg_full = torch.zeros(k, d, dtype=cfg.dtype)
-        b_avg = torch.zeros(k, dtype=cfg.dtype)
+        table = torch.zeros(n, k, dtype=dtype)
+        w_avg_full = torch.zeros(k, d, dtype=dtype)
+        b_avg = torch.zeros(k, dtype=dtype)
     else:
         from ..ops.saga_enet import residuals
 
         a, _ = residuals(Xs.double() @ W.double().T + b.double(), target if cfg.family == "multinomial" else target.double(),
                          cfg.family)
-        table = (a * s64[:, None]).to(cfg.dtype)
+        table = (a * s64[:, None]).to(dtype)
         w_avg_full = (table.T @ Xs) / n
         b_avg = table.mean(0)
 
@@ -277,7 +280,7 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
         epochs, stopped_by, best, nni, cert = 0, "max_epochs", math.inf, 0, None
         while epochs < cfg.max_epochs:
             order = torch.randperm(n, generator=gen)
-            stats = saga_enet(Xa, target, sw if sw is not None else torch.empty(0, dtype=cfg.dtype), order, Wa, b, table,
+            stats = saga_enet(Xa, target, sw if sw is not None else torch.empty(0, dtype=dtype), order, Wa, b, table,
                               GWa, b_avg, lr, lam, cfg.alpha, cfg.batch_size, cfg.family, cfg.group, n,
                               cfg.tol if "step" in cfg.stopping else -1.0)
             epochs += 1
@@ -343,8 +346,8 @@ def _restrict(Xs, W, w_avg_full, table, cols, n, full: bool):
 def _make_point(lam, W, b, mu, sd, Xs, target, sw, cfg, cert: Optional[Certificate], epochs, lr, splits, t_solve,
                 stopped_by) -> PathPoint:
     t0 = time.perf_counter()
-    W_raw = (W.double() / sd).to(cfg.dtype)
-    b_raw = (b.double() - W_raw.double() @ mu).to(cfg.dtype)
+    W_raw = (W.double() / sd).to(W.dtype)
+    b_raw = (b.double() - W_raw.double() @ mu).to(W.dtype)
     metrics: Dict[str, float] = {}
     train = _Split.__new__(_Split)
     train.X, train.y = Xs, target
