@@ -72,3 +72,22 @@ def bars(labels: List[str], values: Sequence[float], path: str | Path, title: st
     ax.set_title(title, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     save(fig, path)
+
+
+def regularization_path(lams: Sequence[float], coef: np.ndarray, highlight: Sequence[bool], path: str | Path,
+                        title: str, selected_lambda: Optional[float] = None) -> None:
+    """Coefficients [T, d] against λ (log scale, decreasing to the right); highlighted features in red."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    lams = np.asarray(lams)
+    for j in range(coef.shape[1]):
+        if np.any(coef[:, j] != 0):
+            ax.plot(lams, coef[:, j], lw=1.0, color="tab:red" if highlight[j] else "tab:blue", alpha=0.8)
+    if selected_lambda is not None:
+        ax.axvline(selected_lambda, color="gray", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("λ (standardised features)")
+    ax.set_ylabel("coefficient (raw features)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    save(fig, path)

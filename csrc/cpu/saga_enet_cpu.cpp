@@ -1,0 +1,251 @@
+// CPU kernel of saga_enet (see csrc/saga_enet.cpp and ops/saga_enet.py for the meaning).
+// Per minibatch: gather the rows into a reused buffer, two BLAS GEMMs (forward Z = X_S Wᵀ + b
+// and the table correction ΔWᵀ = Δᵀ X_S), and one fused OpenMP pass over the k·d weights that
+// does the SAGA step, the elastic-net prox, the step norm and the running-average update.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../macros.h"
+
+namespace {
+
+constexpr int64_t kGrain = 2048;  // weights per OpenMP chunk: below this threading costs more
+
+// Residuals a (in place over z) and per-row loss for rows [0, m).
+template <typename scalar_t>
+void residuals_multinomial(scalar_t* z, const int64_t* label, const int64_t* rows, const scalar_t* sw,
+                           double* loss, int64_t m, int64_t k) {
+  at::parallel_for(0, m, 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      scalar_t* zi = z + i * k;
+      scalar_t mx = zi[0];
+      for (int64_t c = 1; c < k; ++c) mx = zi[c] > mx ? zi[c] : mx;
+      double sum = 0.0;
+      for (int64_t c = 0; c < k; ++c) sum += std::exp(static_cast<double>(zi[c] - mx));
+      const int64_t y = label[rows[i]];
+      const double lse = static_cast<double>(mx) + std::log(sum);
+      const double s = sw ? static_cast<double>(sw[rows[i]]) : 1.0;
+      loss[i] = s * (lse - static_cast<double>(zi[y]));
+      for (int64_t c = 0; c < k; ++c) {
+        const double p = std::exp(static_cast<double>(zi[c]) - lse);
+        zi[c] = static_cast<scalar_t>(s * (p - (c == y ? 1.0 : 0.0)));
+      }
+    }
+  });
+}
+
+template <typename scalar_t>
+void residuals_gaussian(scalar_t* z, const scalar_t* target, const int64_t* rows, const scalar_t* sw,
+                        double* loss, int64_t m, int64_t k) {
+  at::parallel_for(0, m, 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      scalar_t* zi = z + i * k;
+      const scalar_t* yi = target + rows[i] * k;
+      const double s = sw ? static_cast<double>(sw[rows[i]]) : 1.0;
+      double l = 0.0;
+      for (int64_t c = 0; c < k; ++c) {
+        const double r = static_cast<double>(zi[c]) - static_cast<double>(yi[c]);
+        l += r * r;
+        zi[c] = static_cast<scalar_t>(s * r);
+      }
+      loss[i] = 0.5 * s * l;
+    }
+  });
+}
+
+template <typename scalar_t>
+at::Tensor epoch(const at::Tensor& X, const at::Tensor& target, const at::Tensor& sample_weight,
+                 const at::Tensor& order, const at::Tensor& weight, const at::Tensor& bias,
+                 const at::Tensor& table, const at::Tensor& w_avg, const at::Tensor& b_avg, double lr,
+                 double lam, double alpha, int64_t batch_size, bool multinomial, bool group,
+                 int64_t n_total, double step_tol) {
+  const int64_t d = X.size(1), k = weight.size(0), total = order.numel();
+  const int64_t kd = k * d;
+  const auto opts = X.options();
+  const int64_t bmax = std::min<int64_t>(batch_size, std::max<int64_t>(total, 1));
+  at::Tensor xs_buf = at::empty({bmax, d}, opts);
+  at::Tensor z_buf = at::empty({bmax, k}, opts);
+  at::Tensor g_buf = at::empty({k, d}, opts);
+  at::Tensor w_new = at::empty({k, d}, opts);
+  std::vector<double> loss(bmax), delta_b(k);
+  std::vector<scalar_t> b_new(k), a_new(bmax * k);
+  scalar_t* W = weight.data_ptr<scalar_t>();
+  scalar_t* B = bias.data_ptr<scalar_t>();
+  scalar_t* A = table.data_ptr<scalar_t>();
+  scalar_t* GW = w_avg.data_ptr<scalar_t>();
+  scalar_t* GB = b_avg.data_ptr<scalar_t>();
+  scalar_t* WN = w_new.data_ptr<scalar_t>();
+  const scalar_t* sw = sample_weight.numel() ? sample_weight.data_ptr<scalar_t>() : nullptr;
+  const int64_t* ord = order.data_ptr<int64_t>();
+  const double l1 = lr * lam * alpha, shrink = 1.0 + lr * lam * (1.0 - alpha);
+  const double inv_n = 1.0 / static_cast<double>(n_total);
+  double loss_sum = 0.0, last = 0.0, stopped = 0.0;
+  int64_t steps = 0;
+
+  for (int64_t start = 0; start < total; start += batch_size) {
+    const int64_t m = std::min(batch_size, total - start);
+    const int64_t* rows = ord + start;
+    at::Tensor idx = order.narrow(0, start, m);
+    at::Tensor xs = xs_buf.narrow(0, 0, m);
+    at::Tensor z = z_buf.narrow(0, 0, m);
+    at::index_select_out(xs, X, 0, idx);
+    at::addmm_out(z, bias, xs, weight.t());  // z = X_S Wᵀ + b
+    scalar_t* zp = z.data_ptr<scalar_t>();
+    if (multinomial) {
+      residuals_multinomial<scalar_t>(zp, target.data_ptr<int64_t>(), rows, sw, loss.data(), m, k);
+    } else {
+      residuals_gaussian<scalar_t>(zp, target.data_ptr<scalar_t>(), rows, sw, loss.data(), m, k);
+    }
+    for (int64_t i = 0; i < m; ++i) loss_sum += loss[i];
+    // Δ = a − A_S (into z), then A_S ← a (two passes so a repeated row reads its old entry).
+    std::copy(zp, zp + m * k, a_new.begin());
+    std::fill(delta_b.begin(), delta_b.end(), 0.0);
+    for (int64_t i = 0; i < m; ++i) {
+      scalar_t* ai = A + rows[i] * k;
+      for (int64_t c = 0; c < k; ++c) {
+        zp[i * k + c] -= ai[c];
+        delta_b[c] += zp[i * k + c];
+      }
+    }
+    for (int64_t i = 0; i < m; ++i) std::copy(a_new.data() + i * k, a_new.data() + (i + 1) * k, A + rows[i] * k);
+    at::mm_out(g_buf, z.t(), xs);  // Σ_S Δ_i x_iᵀ  [k, d]
+    const scalar_t* G = g_buf.data_ptr<scalar_t>();
+    const double inv_m = 1.0 / static_cast<double>(m), frac = static_cast<double>(m) * inv_n;
+
+    // SAGA step + prox into WN; Ḡ_W += (m/n)ΔW. Step norm² summed per chunk.
+    double step2 = at::parallel_reduce(
+        0, kd, kGrain, 0.0,
+        [&](int64_t b, int64_t e, double acc) {
+          for (int64_t t = b; t < e; ++t) {
+            const double gw = static_cast<double>(G[t]) * inv_m;
+            const double v = static_cast<double>(W[t]) - lr * (gw + static_cast<double>(GW[t]));
+            double w;
+            if (group) {
+              w = v;  // thresholded per column below
+            } else {
+              const double a = std::fabs(v) - l1;
+              w = a > 0.0 ? std::copysign(a, v) / shrink : 0.0;
+              const double dw = w - static_cast<double>(W[t]);
+              acc += dw * dw;
+            }
+            WN[t] = static_cast<scalar_t>(w);
+            GW[t] = static_cast<scalar_t>(static_cast<double>(GW[t]) + frac * gw);
+          }
+          return acc;
+        },
+        std::plus<double>());
+    if (group) {
+      // Block soft-threshold per feature column; no division when the norm is ≤ the threshold.
+      step2 = at::parallel_reduce(
+          0, d, std::max<int64_t>(1, kGrain / std::max<int64_t>(k, 1)), 0.0,
+          [&](int64_t b, int64_t e, double acc) {
+            for (int64_t j = b; j < e; ++j) {
+              double nrm = 0.0;
+              for (int64_t c = 0; c < k; ++c) nrm += static_cast<double>(WN[c * d + j]) * WN[c * d + j];
+              nrm = std::sqrt(nrm);
+              const double scale = nrm > l1 ? (1.0 - l1 / nrm) / shrink : 0.0;
+              for (int64_t c = 0; c < k; ++c) {
+                const double w = static_cast<double>(WN[c * d + j]) * scale;
+                WN[c * d + j] = static_cast<scalar_t>(w);
+                const double dw = w - static_cast<double>(W[c * d + j]);
+                acc += dw * dw;
+              }
+            }
+            return acc;
+          },
+          std::plus<double>());
+    }
+    for (int64_t c = 0; c < k; ++c) {
+      const double gb = delta_b[c] * inv_m;
+      b_new[c] = static_cast<scalar_t>(static_cast<double>(B[c]) - lr * (gb + static_cast<double>(GB[c])));
+      const double db = static_cast<double>(b_new[c]) - static_cast<double>(B[c]);
+      step2 += db * db;
+      GB[c] = static_cast<scalar_t>(static_cast<double>(GB[c]) + frac * gb);
+    }
+    last = std::sqrt(step2);
+    if (step_tol >= 0.0 && last <= step_tol) {
+      stopped = 1.0;
+      break;
+    }
+    std::copy(WN, WN + kd, W);
+    std::copy(b_new.begin(), b_new.end(), B);
+    ++steps;
+  }
+  return at::tensor({loss_sum, static_cast<double>(steps), stopped, last}, at::TensorOptions().dtype(at::kDouble));
+}
+
+void check_param(const at::Tensor& t, const char* name, at::ScalarType dtype, at::IntArrayRef shape) {
+  TORCH_CHECK(!t.is_cuda(), name, " must be a CPU tensor, got ", t.device());
+  TORCH_CHECK(t.scalar_type() == dtype, name, " must have the dtype of X (", dtype, "), got ", t.scalar_type());
+  TORCH_CHECK(t.sizes() == shape, name, " must have shape ", shape, ", got ", t.sizes());
+  TORCH_CHECK(t.is_contiguous(), name, " is updated in place and must be contiguous (shape ", t.sizes(), ")");
+}
+
+at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, const at::Tensor& sw_in,
+                         const at::Tensor& order_in, const at::Tensor& weight, const at::Tensor& bias,
+                         const at::Tensor& table, const at::Tensor& w_avg, const at::Tensor& b_avg, double lr,
+                         double lam, double alpha, int64_t batch_size, c10::string_view family, bool group,
+                         int64_t n_total, double step_tol) {
+  SB_CHECK_CPU(X_in);
+  SB_CHECK_DIM(X_in, 2);
+  TORCH_CHECK(X_in.scalar_type() == at::kFloat || X_in.scalar_type() == at::kDouble,
+              "X must be float32 or float64, got ", X_in.scalar_type());
+  const std::string fam(family.data(), family.size());
+  TORCH_CHECK(fam == "multinomial" || fam == "gaussian", "family must be multinomial or gaussian, got ", fam);
+  const bool multinomial = fam == "multinomial";
+  const auto dtype = X_in.scalar_type();
+  const int64_t n = X_in.size(0), d = X_in.size(1);
+  SB_CHECK_DIM(weight, 2);
+  const int64_t k = weight.size(0);
+  TORCH_CHECK(k >= 1, "weight must have at least one row (class), got shape ", weight.sizes());
+  check_param(weight, "weight", dtype, {k, d});
+  check_param(bias, "bias", dtype, {k});
+  check_param(table, "table", dtype, {n, k});
+  check_param(w_avg, "w_avg", dtype, {k, d});
+  check_param(b_avg, "b_avg", dtype, {k});
+  TORCH_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
+  TORCH_CHECK(n_total >= 1, "n_total must be >= 1, got ", n_total);
+  TORCH_CHECK(lr > 0 && lam >= 0 && alpha >= 0 && alpha <= 1,
+              "need lr > 0, lam >= 0, 0 <= alpha <= 1, got lr=", lr, " lam=", lam, " alpha=", alpha);
+  SB_CHECK_CPU(order_in);
+  TORCH_CHECK(order_in.scalar_type() == at::kLong && order_in.dim() == 1, "order must be int64 [m], got ",
+              order_in.scalar_type(), " ", order_in.sizes());
+  auto order = order_in.contiguous();
+  if (order.numel()) {
+    TORCH_CHECK(order.min().item<int64_t>() >= 0 && order.max().item<int64_t>() < n,
+                "order must index rows of X in [0, ", n, ")");
+  }
+  auto target = target_in.contiguous();
+  if (multinomial) {
+    TORCH_CHECK(target.scalar_type() == at::kLong && target.dim() == 1 && target.size(0) == n,
+                "multinomial target must be int64 labels of shape [", n, "], got ", target.scalar_type(), " ",
+                target.sizes());
+    if (n) {
+      TORCH_CHECK(target.min().item<int64_t>() >= 0 && target.max().item<int64_t>() < k,
+                  "labels must lie in [0, ", k, ") for weight of shape ", weight.sizes());
+    }
+  } else {
+    TORCH_CHECK(target.scalar_type() == dtype && target.dim() == 2 && target.size(0) == n && target.size(1) == k,
+                "gaussian target must have the dtype of X and shape [", n, ", ", k, "], got ", target.scalar_type(),
+                " ", target.sizes());
+  }
+  auto sw = sw_in.contiguous();
+  TORCH_CHECK(sw.numel() == 0 || (sw.scalar_type() == dtype && sw.dim() == 1 && sw.size(0) == n),
+              "sample_weight must be empty or of shape [", n, "] with the dtype of X, got ", sw.scalar_type(), " ",
+              sw.sizes());
+  auto X = X_in.contiguous();
+  return AT_DISPATCH_FLOATING_TYPES(dtype, "saga_enet_cpu", [&] {
+    return epoch<scalar_t>(X, target, sw, order, weight, bias, table, w_avg, b_avg, lr, lam, alpha, batch_size,
+                           multinomial, group, n_total, step_tol);
+  });
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(shortcutbench, CPU, m) { m.impl("saga_enet", &saga_enet_cpu); }
