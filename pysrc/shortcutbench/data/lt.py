@@ -27,8 +27,9 @@ from ..errors import UsageError
 # seed 001 §6.2 Figure 21 / make_T_L_dataset.py: 5 ones each.
 L_PATTERN = ((1, 0, 0), (1, 0, 0), (1, 1, 1))
 T_PATTERN = ((1, 1, 1), (0, 1, 0), (0, 1, 0))
-# seed 001 §6.1 Figure 17 / triangle_square.py: 5×5, 16 ones each (same pixel count on purpose).
-TRIANGLE_PATTERN = ((0, 0, 1, 0, 0), (0, 1, 1, 1, 0), (1, 1, 1, 1, 1), (1, 1, 1, 1, 1), (1, 1, 1, 1, 1))
+# seed 001 §6.1 Figure 17, as in the thesis code (kfarivar/Masters_thesis Toy_DS/triangle_square.py,
+# make_DS): 5×5, 16 ones each — the same pixel count on purpose, so counting ones does not work.
+TRIANGLE_PATTERN = ((0, 1, 1, 0, 0), (0, 0, 1, 0, 0), (0, 1, 1, 1, 0), (1, 1, 1, 1, 1), (1, 1, 1, 1, 1))
 SQUARE_PATTERN = ((1, 1, 1, 1, 1), (1, 0, 0, 0, 1), (1, 0, 0, 0, 1), (1, 0, 0, 0, 1), (1, 1, 1, 1, 1))
 
 PATTERNS: Dict[str, Tuple[Tuple[Tuple[int, ...], ...], ...]] = {
