@@ -26,6 +26,7 @@ namespace {
 
 constexpr int64_t kMaxInnerCodes = 8192;  // inner table and per-thread gradient buffers fit in L2
 constexpr int64_t kBlock = 512;           // inner codes per vectorised block
+constexpr int64_t kMaxQ = 1024;           // pooling windows per filter (canvas - k + 1)^2
 
 // Per-thread sums; each thread owns one slot (no sharing in the hot loop).
 struct Accum {
@@ -104,15 +105,29 @@ inline T clamp01(T x) {
   return std::min(std::max(x, T(0)), T(1));
 }
 
+// Per base image: effective image and offsets, per-digit window coefficients, base
+// pre-activations and the inner-code table. Built lazily by each thread for the bases it visits.
+struct BaseTables {
+  int64_t b = -1, y = 0;
+  std::vector<double> img, delta, coef, zbase;
+};
+
 template <typename T>
-void run_base(const Problem<T>& pr, int64_t b, int64_t lo, int64_t hi, bool with_loss, bool with_grad,
-              int64_t max_wrong, std::vector<Accum>& acc, std::vector<double>& grad_w, std::vector<double>& grad_b,
-              std::vector<std::vector<int64_t>>& wrong_chunks, std::mutex& wrong_mutex) {
+void build_tables(const Problem<T>& pr, int64_t b, BaseTables& tb, std::vector<T>& inner) {
   const int64_t n = pr.n, P = pr.P, K = pr.K, Q = pr.Q, FQ = pr.FQ, NI = pr.n_inner;
-  const int64_t y = pr.labels[b];
+  tb.b = b;
+  tb.y = pr.labels[b];
   // Effective image and offsets: with clip, pixel p is clamp(base_p + delta), so its change is
   // clamp(base_p + delta) - clamp(base_p): still one independent term per digit.
-  std::vector<double> img(n * n), delta(P * K);
+  std::vector<double>& img = tb.img;
+  std::vector<double>& delta = tb.delta;
+  std::vector<double>& coef = tb.coef;
+  std::vector<double>& zbase = tb.zbase;
+  img.assign(n * n, 0.0);
+  delta.assign(P * K, 0.0);
+  coef.assign(P * FQ, 0.0);
+  zbase.assign(FQ, 0.0);
+  inner.resize(FQ * NI);
   for (int64_t p = 0; p < n * n; ++p) {
     const T v = pr.bases[b * n * n + p];
     img[p] = pr.clip ? clamp01(v) : v;
@@ -126,16 +141,13 @@ void run_base(const Problem<T>& pr, int64_t b, int64_t lo, int64_t hi, bool with
     }
   }
   // coef[d][fq]: d(z[fq]) / d(pixel of digit d).
-  std::vector<double> coef(P * FQ);
   for (int64_t d = 0; d < P; ++d)
     for (int64_t f = 0; f < 2; ++f)
       for (int64_t q = 0; q < Q; ++q) coef[d * FQ + f * Q + q] = tap(pr, f, q, pr.pixels[b * P + d]);
-  std::vector<double> zbase(FQ, 0.0);
   for (int64_t f = 0; f < 2; ++f)
     for (int64_t q = 0; q < Q; ++q)
       for (int64_t p = 0; p < n * n; ++p) zbase[f * Q + q] += tap(pr, f, q, p) * img[p];
   // Inner table, built digit by digit: code c with top digit t = table[c - t*K^d] + its term.
-  std::vector<T> inner(FQ * NI);
   {
     std::vector<double> tab(FQ * NI, 0.0);
     int64_t span = 1;
@@ -148,122 +160,18 @@ void run_base(const Problem<T>& pr, int64_t b, int64_t lo, int64_t hi, bool with
     }
     for (int64_t i = 0; i < FQ * NI; ++i) inner[i] = static_cast<T>(tab[i]);
   }
-  const T b0 = pr.bias[0], b1 = pr.bias[1];
-  const int64_t o_first = lo / NI, o_last = (hi - 1) / NI;
+}
 
-  at::parallel_for(o_first, o_last + 1, 1, [&](int64_t o_begin, int64_t o_end) {
-    Accum& a = acc[at::get_thread_num()];
-    std::vector<T> zo(FQ), dd(kBlock), gp(kBlock);
-    std::vector<int32_t> arg0(kBlock), arg1(kBlock);
-    std::vector<double> s_out(FQ);
-    std::vector<int64_t> digits(pr.p_out);
-    std::vector<int64_t> wrong;
-    for (int64_t o = o_begin; o < o_end; ++o) {
-      std::vector<double> z(zbase);
-      int64_t code = o;
-      for (int64_t j = 0; j < pr.p_out; ++j) {
-        const int64_t d = pr.p_in + j, digit = code % K;
-        code /= K;
-        digits[j] = digit;
-        const double dv = delta[d * K + digit];
-        if (dv != 0.0)
-          for (int64_t fq = 0; fq < FQ; ++fq) z[fq] += dv * coef[d * FQ + fq];
-      }
-      for (int64_t fq = 0; fq < FQ; ++fq) zo[fq] = static_cast<T>(z[fq]);
-      std::fill(s_out.begin(), s_out.end(), 0.0);
-      const int64_t i_lo = std::max<int64_t>(lo - o * NI, 0), i_hi = std::min<int64_t>(hi - o * NI, NI);
-      for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlock) {
-        const int64_t m = std::min(kBlock, i_hi - i0);
-        // Phase A (vectorised): logits, d = logit_other - logit_true, argmax of each filter.
-        int64_t correct = 0;
-        T minm = std::numeric_limits<T>::infinity();
-        const T sgn = y == 0 ? T(1) : T(-1);  // d = sgn * (l1 - l0)
-        const T tie = y == 0 ? T(1) : T(0);   // argmax ties go to class 0: right iff d < 0, or d == 0 for y = 0
-        T* ddp = dd.data();
-        int32_t* a0p = arg0.data();
-        int32_t* a1p = arg1.data();
-        const T* in0 = inner.data() + i0;
-        const T* in1 = inner.data() + Q * NI + i0;
-        const T z0 = zo[0], z1 = zo[Q];
-#pragma omp simd reduction(+ : correct) reduction(min : minm)
-        for (int64_t j = 0; j < m; ++j) {
-          T best0 = z0 + in0[j], best1 = z1 + in1[j];
-          int32_t a0 = 0, a1 = 0;
-          for (int64_t q = 1; q < Q; ++q) {  // strict >: the first maximal position, like torch.max
-            const T v0 = zo[q] + in0[q * NI + j], v1 = zo[Q + q] + in1[q * NI + j];
-            a0 = v0 > best0 ? static_cast<int32_t>(q) : a0;
-            best0 = v0 > best0 ? v0 : best0;
-            a1 = v1 > best1 ? static_cast<int32_t>(q) : a1;
-            best1 = v1 > best1 ? v1 : best1;
-          }
-          const T d = sgn * ((best1 + b1) - (best0 + b0));
-          correct += (d < T(0) || (d == T(0) && tie > T(0))) ? 1 : 0;
-          minm = std::min(minm, -d);
-          ddp[j] = d;
-          a0p[j] = a0;
-          a1p[j] = a1;
-        }
-        a.correct += correct;
-        a.min_margin = std::min(a.min_margin, static_cast<double>(minm));
-        if (max_wrong > 0 && correct < m && static_cast<int64_t>(wrong.size()) < max_wrong) {
-          for (int64_t j = 0; j < m && static_cast<int64_t>(wrong.size()) < max_wrong; ++j) {
-            const bool ok = dd[j] < T(0) || (dd[j] == T(0) && y == 0);
-            if (!ok) wrong.push_back(b * pr.per_base + o * NI + i0 + j);
-          }
-        }
-        if (!with_loss) continue;
-        // Phase B: loss = softplus(d); p = sigmoid(d) = probability of the other class.
-        double loss = 0.0;
-        T* gpp = gp.data();
-        if constexpr (std::is_same<T, float>::value) {
-          float lsum = 0.0f;  // a block of <= 512 terms in float, then into the double total
-#pragma omp simd reduction(+ : lsum)
-          for (int64_t j = 0; j < m; ++j) lsum += softplus_sigmoid_f(ddp[j], &gpp[j]);
-          loss = lsum;
-        } else {
-          for (int64_t j = 0; j < m; ++j) loss += softplus_sigmoid_d(ddp[j], &gpp[j]);
-        }
-        a.loss += loss;
-        if (!with_grad) continue;
-        // Phase C: dL/dlogit_true = -p, dL/dlogit_other = +p, routed to each filter's argmax.
-        const T s0 = y == 0 ? T(-1) : T(1), s1 = -s0;
-        for (int64_t q = 0; q < Q; ++q) {
-          double* r0 = a.s_inner.data() + q * NI + i0;
-          double* r1 = a.s_inner.data() + (Q + q) * NI + i0;
-          double t0 = 0.0, t1 = 0.0;
-#pragma omp simd reduction(+ : t0, t1)
-          for (int64_t j = 0; j < m; ++j) {
-            const double g = static_cast<double>(gpp[j]);
-            const double g0 = a0p[j] == q ? double(s0) * g : 0.0;
-            const double g1 = a1p[j] == q ? double(s1) * g : 0.0;
-            r0[j] += g0;
-            r1[j] += g1;
-            t0 += g0;
-            t1 += g1;
-          }
-          s_out[q] += t0;
-          s_out[Q + q] += t1;
-        }
-      }
-      if (with_grad)
-        for (int64_t j = 0; j < pr.p_out; ++j)
-          for (int64_t fq = 0; fq < FQ; ++fq) a.t_outer[(fq * pr.p_out + j) * K + digits[j]] += s_out[fq];
-    }
-    if (!wrong.empty()) {
-      std::lock_guard<std::mutex> lock(wrong_mutex);
-      wrong_chunks.push_back(std::move(wrong));
-    }
-  });
-
-  if (!with_grad) return;
-  // Contract the per-code sums with the pixel offsets: dW[f][u][v] = sum over samples of
-  // dL/dlogit_f * pixel at tap (u, v) of f's argmax window.
-  const int64_t k = pr.k, P_out = pr.p_out;
-  std::vector<double> s_in(FQ * NI, 0.0), t_out(FQ * P_out * K, 0.0);
-  for (auto& a : acc) {
-    for (int64_t i = 0; i < FQ * NI; ++i) { s_in[i] += a.s_inner[i]; a.s_inner[i] = 0.0; }
-    for (int64_t i = 0; i < FQ * P_out * K; ++i) { t_out[i] += a.t_outer[i]; a.t_outer[i] = 0.0; }
-  }
+// Adds the per-code gradient sums of one base (then zeroed) into the thread's filter gradient:
+// dW[f][u][v] = sum over samples of dL/dlogit_f * pixel at tap (u, v) of f's argmax window.
+template <typename T>
+void contract(const Problem<T>& pr, const BaseTables& tb, Accum& acc, double* grad_w, double* grad_b) {
+  const int64_t n = pr.n, P = pr.P, K = pr.K, Q = pr.Q, FQ = pr.FQ, NI = pr.n_inner;
+  const int64_t b = tb.b, k = pr.k, P_out = pr.p_out;
+  const std::vector<double>& img = tb.img;
+  const std::vector<double>& delta = tb.delta;
+  const std::vector<double>& s_in = acc.s_inner;
+  const std::vector<double>& t_out = acc.t_outer;
   for (int64_t f = 0; f < 2; ++f) {
     for (int64_t q = 0; q < Q; ++q) {
       const int64_t fq = f * Q + q, qi = q / pr.qside, qj = q % pr.qside;
@@ -291,6 +199,115 @@ void run_base(const Problem<T>& pr, int64_t b, int64_t lo, int64_t hi, bool with
       for (int64_t j = 0; j < P_out; ++j) add_digit(pr.p_in + j, t_out.data() + (fq * P_out + j) * K);
     }
   }
+  std::fill(acc.s_inner.begin(), acc.s_inner.end(), 0.0);
+  std::fill(acc.t_outer.begin(), acc.t_outer.end(), 0.0);
+}
+
+// One outer code o of base tb.b over inner codes [max(lo - o*NI, 0), min(hi - o*NI, NI)).
+template <typename T>
+void run_outer(const Problem<T>& pr, const BaseTables& tb, const std::vector<T>& inner, int64_t o, int64_t lo,
+               int64_t hi, bool with_loss, bool with_grad, int64_t max_wrong, Accum& a, std::vector<int64_t>& wrong) {
+  const int64_t K = pr.K, Q = pr.Q, FQ = pr.FQ, NI = pr.n_inner;
+  const int64_t b = tb.b, y = tb.y;
+  const std::vector<double>& zbase = tb.zbase;
+  const std::vector<double>& delta = tb.delta;
+  const std::vector<double>& coef = tb.coef;
+  const T b0 = pr.bias[0], b1 = pr.bias[1];
+  T zo[2 * kMaxQ];
+  alignas(64) T dd[kBlock], gp[kBlock];
+  alignas(64) int32_t arg0[kBlock], arg1[kBlock];
+  double s_out[2 * kMaxQ];
+  int64_t digits[64];
+  double z[2 * kMaxQ];
+  for (int64_t fq = 0; fq < FQ; ++fq) z[fq] = zbase[fq];
+  int64_t code = o;
+  for (int64_t j = 0; j < pr.p_out; ++j) {
+    const int64_t d = pr.p_in + j, digit = code % K;
+    code /= K;
+    digits[j] = digit;
+    const double dv = delta[d * K + digit];
+    if (dv != 0.0)
+      for (int64_t fq = 0; fq < FQ; ++fq) z[fq] += dv * coef[d * FQ + fq];
+  }
+  for (int64_t fq = 0; fq < FQ; ++fq) zo[fq] = static_cast<T>(z[fq]);
+  std::fill(s_out, s_out + FQ, 0.0);
+  const int64_t i_lo = std::max<int64_t>(lo - o * NI, 0), i_hi = std::min<int64_t>(hi - o * NI, NI);
+  for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlock) {
+    const int64_t m = std::min(kBlock, i_hi - i0);
+    // Phase A (vectorised): logits, d = logit_other - logit_true, argmax of each filter.
+    int64_t correct = 0;
+    T minm = std::numeric_limits<T>::infinity();
+    const T sgn = y == 0 ? T(1) : T(-1);  // d = sgn * (l1 - l0)
+    const T tie = y == 0 ? T(1) : T(0);   // argmax ties go to class 0: right iff d < 0, or d == 0 for y = 0
+    T* ddp = dd;
+    int32_t* a0p = arg0;
+    int32_t* a1p = arg1;
+    const T* in0 = inner.data() + i0;
+    const T* in1 = inner.data() + Q * NI + i0;
+    const T z0 = zo[0], z1 = zo[Q];
+#pragma omp simd reduction(+ : correct) reduction(min : minm)
+    for (int64_t j = 0; j < m; ++j) {
+      T best0 = z0 + in0[j], best1 = z1 + in1[j];
+      int32_t a0 = 0, a1 = 0;
+      for (int64_t q = 1; q < Q; ++q) {  // strict >: the first maximal position, like torch.max
+    const T v0 = zo[q] + in0[q * NI + j], v1 = zo[Q + q] + in1[q * NI + j];
+    a0 = v0 > best0 ? static_cast<int32_t>(q) : a0;
+    best0 = v0 > best0 ? v0 : best0;
+    a1 = v1 > best1 ? static_cast<int32_t>(q) : a1;
+    best1 = v1 > best1 ? v1 : best1;
+      }
+      const T d = sgn * ((best1 + b1) - (best0 + b0));
+      correct += (d < T(0) || (d == T(0) && tie > T(0))) ? 1 : 0;
+      minm = std::min(minm, -d);
+      ddp[j] = d;
+      a0p[j] = a0;
+      a1p[j] = a1;
+    }
+    a.correct += correct;
+    a.min_margin = std::min(a.min_margin, static_cast<double>(minm));
+    if (max_wrong > 0 && correct < m && static_cast<int64_t>(wrong.size()) < max_wrong) {
+      for (int64_t j = 0; j < m && static_cast<int64_t>(wrong.size()) < max_wrong; ++j) {
+    const bool ok = dd[j] < T(0) || (dd[j] == T(0) && y == 0);
+    if (!ok) wrong.push_back(b * pr.per_base + o * NI + i0 + j);
+      }
+    }
+    if (!with_loss) continue;
+    // Phase B: loss = softplus(d); p = sigmoid(d) = probability of the other class.
+    double loss = 0.0;
+    T* gpp = gp;
+    if constexpr (std::is_same<T, float>::value) {
+      float lsum = 0.0f;  // a block of <= 512 terms in float, then into the double total
+#pragma omp simd reduction(+ : lsum)
+      for (int64_t j = 0; j < m; ++j) lsum += softplus_sigmoid_f(ddp[j], &gpp[j]);
+      loss = lsum;
+    } else {
+      for (int64_t j = 0; j < m; ++j) loss += softplus_sigmoid_d(ddp[j], &gpp[j]);
+    }
+    a.loss += loss;
+    if (!with_grad) continue;
+    // Phase C: dL/dlogit_true = -p, dL/dlogit_other = +p, routed to each filter's argmax.
+    const T s0 = y == 0 ? T(-1) : T(1), s1 = -s0;
+    for (int64_t q = 0; q < Q; ++q) {
+      double* r0 = a.s_inner.data() + q * NI + i0;
+      double* r1 = a.s_inner.data() + (Q + q) * NI + i0;
+      double t0 = 0.0, t1 = 0.0;
+#pragma omp simd reduction(+ : t0, t1)
+      for (int64_t j = 0; j < m; ++j) {
+    const double g = static_cast<double>(gpp[j]);
+    const double g0 = a0p[j] == q ? double(s0) * g : 0.0;
+    const double g1 = a1p[j] == q ? double(s1) * g : 0.0;
+    r0[j] += g0;
+    r1[j] += g1;
+    t0 += g0;
+    t1 += g1;
+      }
+      s_out[q] += t0;
+      s_out[Q + q] += t1;
+    }
+  }
+  if (with_grad)
+    for (int64_t j = 0; j < pr.p_out; ++j)
+      for (int64_t fq = 0; fq < FQ; ++fq) a.t_outer[(fq * pr.p_out + j) * K + digits[j]] += s_out[fq];
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> lt_extended_cpu(
@@ -351,6 +368,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   while (p_in < P && K > 1 && n_inner * K <= kMaxInnerCodes) { n_inner *= K; ++p_in; }
   if (K == 1) p_in = P;
   const int64_t p_out = P - p_in;
+  TORCH_CHECK((n - k + 1) * (n - k + 1) <= kMaxQ, "at most ", kMaxQ, " pooling windows per filter, got ",
+              (n - k + 1) * (n - k + 1), " for a ", n, "x", n, " canvas and ", k, "x", k, " filters");
+  TORCH_CHECK(p_out <= 64, "too many perturbed pixels: ", P);
 
   auto dopt = at::TensorOptions().dtype(at::kDouble);
   std::vector<double> grad_w(2 * k * k, 0.0), grad_b(2, 0.0);
@@ -372,18 +392,45 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
       pr.bias[0] = bb.data_ptr<scalar_t>()[0];
       pr.bias[1] = bb.data_ptr<scalar_t>()[1];
     }
-    std::vector<Accum> acc(std::max(1, at::get_num_threads()));
+    const int nthreads = std::max(1, at::get_num_threads());
+    std::vector<Accum> acc(nthreads);
+    std::vector<std::vector<double>> tgw(nthreads, std::vector<double>(2 * k * k, 0.0)), tgb(nthreads, std::vector<double>(2, 0.0));
     if (with_grad)
       for (auto& a : acc) {
         a.s_inner.assign(pr.FQ * n_inner, 0.0);
         a.t_outer.assign(pr.FQ * p_out * K, 0.0);
       }
-    for (int64_t b = start / per_base; b < B && b * per_base < stop; ++b) {
-      const int64_t lo = std::max<int64_t>(start - b * per_base, 0);
-      const int64_t hi = std::min<int64_t>(stop - b * per_base, per_base);
-      if (lo < hi)
-        run_base(pr, b, lo, hi, with_loss, with_grad, max_misclassified, acc, grad_w, grad_b, wrong_chunks,
-                 wrong_mutex);
+    // Work items: the outer codes of every base the range touches, flattened, so one parallel
+    // region (one barrier) covers the whole pass.
+    const int64_t item_lo = start / n_inner, item_hi = stop > start ? (stop - 1) / n_inner + 1 : item_lo;
+    const int64_t n_outer = per_base / n_inner;
+    const int64_t grain = std::max<int64_t>(1, (item_hi - item_lo + nthreads - 1) / nthreads);
+    at::parallel_for(item_lo, item_hi, grain, [&](int64_t it_begin, int64_t it_end) {
+      const int tid = at::get_thread_num();
+      Accum& a = acc[tid];
+      BaseTables tb;
+      std::vector<scalar_t> inner;
+      std::vector<int64_t> wrong;
+      for (int64_t it = it_begin; it < it_end; ++it) {
+        const int64_t b = it / n_outer, o = it % n_outer;
+        if (b != tb.b) {
+          if (with_grad && tb.b >= 0) contract(pr, tb, a, tgw[tid].data(), tgb[tid].data());
+          build_tables(pr, b, tb, inner);
+        }
+        const int64_t lo = std::max<int64_t>(start - b * per_base, 0);
+        const int64_t hi = std::min<int64_t>(stop - b * per_base, per_base);
+        run_outer(pr, tb, inner, o, lo, hi, with_loss, with_grad, max_misclassified, a, wrong);
+      }
+      if (with_grad && tb.b >= 0) contract(pr, tb, a, tgw[tid].data(), tgb[tid].data());
+      if (!wrong.empty()) {
+        std::lock_guard<std::mutex> lock(wrong_mutex);
+        wrong_chunks.push_back(std::move(wrong));
+      }
+    });
+    for (int t = 0; t < nthreads; ++t) {
+      for (int64_t i = 0; i < 2 * k * k; ++i) grad_w[i] += tgw[t][i];
+      grad_b[0] += tgb[t][0];
+      grad_b[1] += tgb[t][1];
     }
     for (const auto& a : acc) {
       loss += a.loss;
