@@ -62,7 +62,7 @@ def train_standard(data: ToyDataset, epochs: int = 200, lr: float = 0.1, seed: i
         loss = F.cross_entropy(logits, data.labels)
         loss.backward()
         opt.step()
-        hist.append({"step": step, "loss": float(loss), "acc": float((logits.argmax(1) == data.labels).float().mean())})
+        hist.append({"step": step, "loss": loss.item(), "acc": float((logits.argmax(1) == data.labels).float().mean())})
     with torch.no_grad():
         acc = float((model(data.images).argmax(1) == data.labels).float().mean())
     return TrainResult(model, epochs, acc == 1.0, hist, time.perf_counter() - t0)
@@ -83,12 +83,15 @@ def full_pass(model: ConvMaxPool, spec: ExtendedSpec, clip: bool, with_grad: boo
 
 def train_extended(spec: ExtendedSpec, cfg: ExtendedTrainConfig = ExtendedTrainConfig(), kernel: int = 3,
                    shard: Optional[tuple] = None, reduce: Optional[Callable] = None,
-                   progress: Optional[Callable] = None) -> TrainResult:
+                   progress: Optional[Callable] = None, init: Optional[ConvMaxPool] = None) -> TrainResult:
     """Adam on the extended set until every sample is classified correctly (or max_steps).
     ``shard`` = (start, stop) restricts each pass to this process's index range and ``reduce``
-    all-reduces the sums, so a torchrun group trains the same model as one process."""
+    all-reduces the sums, so a torchrun group trains the same model as one process. ``init``: warm
+    start from a copy of this model instead of a fresh seeded one."""
     t0 = time.perf_counter()
     model = init_model(kernel, cfg.bias, cfg.seed)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     n = spec.size
     lo, hi = shard if shard is not None else (0, n)
