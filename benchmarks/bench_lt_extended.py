@@ -6,6 +6,8 @@ count (stated in extra_info; the reference is linear in the range); ``lt_extende
 the exhaustive verification pass (counts and min margin only, no loss). Every benchmark asserts
 on its output. Ratios only mean something within one run on one machine.
 """
+import time
+
 import pytest
 import torch
 
@@ -14,6 +16,14 @@ from shortcutbench.ops.lt_extended import LTPass, lt_extended_reference
 from shortcutbench.testing import compiled
 
 SUB_RANGE = 1 << 18
+
+
+def _cpu_seconds(fn, *args):
+    """Process CPU time of one call (all threads): on a shared, loaded machine wall time overstates
+    the cost; CPU time / 2 is what the call needs on 2 idle cores."""
+    t = time.process_time()
+    fn(*args)
+    return time.process_time() - t
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +45,7 @@ def bench_full_pass_compiled(benchmark, problem):
     out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, _args(spec, w, 0, spec.size, True, True),
                                      rounds=3, iterations=1))
     benchmark.extra_info["samples"] = spec.size
+    benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *_args(spec, w, 0, spec.size, True, True))
     ref = lt_extended_reference(*_args(spec, w, 0, SUB_RANGE, True, True)[:-1])
     part = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, SUB_RANGE, True, True)))
     torch.testing.assert_close(part.grad_weight, ref.grad_weight, rtol=1e-5, atol=1e-3)
@@ -50,6 +61,7 @@ def bench_full_pass_reference_scaled_baseline(benchmark, problem):
     benchmark.extra_info["timed_samples"] = SUB_RANGE
     benchmark.extra_info["scale_to_full_set"] = scale
     benchmark.extra_info["scaled_full_pass_s"] = benchmark.stats.stats.min * scale
+    benchmark.extra_info["cpu_s_scaled"] = _cpu_seconds(lt_extended_reference, *_args(spec, w, 0, SUB_RANGE >> 2, True, True)[:-1]) * scale * 4
     assert torch.isfinite(out.loss_sum)
 
 
@@ -60,5 +72,6 @@ def bench_verify_pass_compiled(benchmark, problem):
     spec, w = problem
     out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, _args(spec, w, 0, spec.size, False, False),
                                      rounds=3, iterations=1))
+    benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *_args(spec, w, 0, spec.size, False, False))
     full = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, spec.size, True, True)))
     assert int(out.correct) == int(full.correct)
