@@ -37,15 +37,22 @@ def _args(spec, w, lo, hi, loss, grad):
     return (spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, lo, hi, False, loss, grad, 0)
 
 
-@pytest.mark.benchmark(group="lt_extended")
-def bench_full_pass_compiled(benchmark, problem):
+def _timed_full_pass(benchmark, problem, train: bool) -> LTPass:
+    """Three timed compiled passes over the whole set, plus the CPU time of one."""
     if not compiled("lt_extended", torch.device("cpu")):
         pytest.skip("lt_extended not compiled")
     spec, w = problem
-    out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, _args(spec, w, 0, spec.size, True, True),
-                                     rounds=3, iterations=1))
+    args = _args(spec, w, 0, spec.size, train, train)
+    out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, args, rounds=3, iterations=1))
     benchmark.extra_info["samples"] = spec.size
-    benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *_args(spec, w, 0, spec.size, True, True))
+    benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *args)
+    return out
+
+
+@pytest.mark.benchmark(group="lt_extended")
+def bench_full_pass_compiled(benchmark, problem):
+    out = _timed_full_pass(benchmark, problem, True)
+    spec, w = problem
     ref = lt_extended_reference(*_args(spec, w, 0, SUB_RANGE, True, True)[:-1])
     part = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, SUB_RANGE, True, True)))
     torch.testing.assert_close(part.grad_weight, ref.grad_weight, rtol=1e-5, atol=1e-3)
@@ -67,11 +74,7 @@ def bench_full_pass_reference_scaled_baseline(benchmark, problem):
 
 @pytest.mark.benchmark(group="lt_extended_verify")
 def bench_verify_pass_compiled(benchmark, problem):
-    if not compiled("lt_extended", torch.device("cpu")):
-        pytest.skip("lt_extended not compiled")
+    out = _timed_full_pass(benchmark, problem, False)
     spec, w = problem
-    out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, _args(spec, w, 0, spec.size, False, False),
-                                     rounds=3, iterations=1))
-    benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *_args(spec, w, 0, spec.size, False, False))
     full = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, spec.size, True, True)))
     assert int(out.correct) == int(full.correct)

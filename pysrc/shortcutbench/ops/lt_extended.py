@@ -66,6 +66,10 @@ def lt_extended_reference(bases, labels, pixels, offsets, weight, bias=None, sta
     correct = 0
     min_margin = torch.tensor(float("inf"), dtype=torch.float64)
     wrong, n_wrong = [], 0
+    n = bases.shape[-1]
+    s = n - k + 1  # windows[q] = flat canvas indices of pooling window q, row-major taps
+    taps = (torch.arange(k)[:, None] * n + torch.arange(k)[None, :]).flatten()
+    windows = ((torch.arange(s)[:, None] * n + torch.arange(s)[None, :]).flatten()[:, None] + taps[None, :])
     for lo in range(start, stop, chunk):
         idx = torch.arange(lo, min(lo + chunk, stop), dtype=torch.int64)
         x = lt_decode(bases, pixels, offsets, idx, clip).unsqueeze(1)
@@ -76,9 +80,9 @@ def lt_extended_reference(bases, labels, pixels, offsets, weight, bias=None, sta
             loss += F.cross_entropy(logits.double(), y, reduction="sum")
         if with_grad:
             g = torch.softmax(logits.double(), 1) - F.one_hot(y, 2).double()  # dL/dlogit
-            patches = F.unfold(x, k).double()  # [M, k*k, Q]
-            at_max = patches.gather(2, argmax[:, None, :].expand(-1, k * k, -1))  # [M, k*k, 2]
-            gw += torch.einsum("mf,mpf->fp", g, at_max)
+            # pixels of each filter's argmax window (F.unfold is pathologically slow on tiny canvases)
+            at_max = x.flatten(1).gather(1, windows[argmax].flatten(1)).view(-1, 2, k * k).double()
+            gw += torch.einsum("mf,mfp->fp", g, at_max)
             gb += g.sum(0)
         ok = logits.argmax(1) == y
         correct += int(ok.sum())
