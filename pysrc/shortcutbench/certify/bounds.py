@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..utils.threads import single_thread
 from .lp import LinearView, _bounds
 
 
@@ -45,7 +46,11 @@ def pgd_attack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
     """ℓ∞ PGD (Madry et al.) with a uniform random start, sign steps of α (default 0.1·ε, seed 001
     §6.2.3), projection onto the ε-box (∩ [0, 1] when clip). Returns a bool tensor: True where some
     iterate (the start included) was misclassified — a found counterexample."""
-    alpha = 0.1 * eps if alpha is None else alpha
+    with single_thread():
+        return _pgd(model, x, y, eps, steps, 0.1 * eps if alpha is None else alpha, clip, generator)
+
+
+def _pgd(model, x, y, eps, steps, alpha, clip, generator):
     x = x.detach()
     broken = model(x).argmax(1) != y
     if eps <= 0:

@@ -30,6 +30,7 @@ from ..results.tables import Table
 from ..train.extended_set import ExtendedTrainConfig, train_extended, train_standard
 from ..utils.config import config_from_strings
 from ..utils.fingerprint import hash_config
+from ..utils.threads import single_thread
 from .base import TRACKS, RunContext, Track, select_profile
 
 # Figure 26: 0 → 0.5; Figure 27 zooms in on 0.41 → 0.49 (0.45 is in both; the curves dedupe it).
@@ -150,6 +151,11 @@ def _certify(model: ConvMaxPool, images: torch.Tensor, labels: torch.Tensor, att
 
 def _pgd_counterexample(model, images, labels, eps, seed) -> Optional[Dict[str, Any]]:
     """One concrete PGD adversarial image at ε (α = 0.1ε, 50 steps), checked by a forward pass."""
+    with single_thread():
+        return _first_pgd_counterexample(model, images, labels, eps, seed)
+
+
+def _first_pgd_counterexample(model, images, labels, eps, seed) -> Optional[Dict[str, Any]]:
     gen = torch.Generator().manual_seed(seed)
     x = images.unsqueeze(1).float()
     delta = (torch.rand(x.shape, generator=gen) * 2 - 1) * eps

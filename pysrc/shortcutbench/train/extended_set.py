@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from ..data.lt import ExtendedSpec, ToyDataset
 from ..models.conv_maxpool import ConvMaxPool
 from ..ops.lt_extended import lt_decode, lt_extended
+from ..utils.threads import single_thread
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,14 @@ def train_standard(data: ToyDataset, epochs: int = 200, lr: float = 0.1, seed: i
     model = init_model(data.kernel, bias, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     hist = []
+    with single_thread():
+        _fit_base_images(model, opt, data, epochs, hist)
+    with torch.no_grad():
+        acc = float((model(data.images).argmax(1) == data.labels).float().mean())
+    return TrainResult(model, epochs, acc == 1.0, hist, time.perf_counter() - t0)
+
+
+def _fit_base_images(model, opt, data: ToyDataset, epochs: int, hist: List[Dict[str, float]]) -> None:
     for step in range(epochs):
         opt.zero_grad()
         logits = model(data.images)
@@ -63,9 +72,6 @@ def train_standard(data: ToyDataset, epochs: int = 200, lr: float = 0.1, seed: i
         loss.backward()
         opt.step()
         hist.append({"step": step, "loss": loss.item(), "acc": float((logits.argmax(1) == data.labels).float().mean())})
-    with torch.no_grad():
-        acc = float((model(data.images).argmax(1) == data.labels).float().mean())
-    return TrainResult(model, epochs, acc == 1.0, hist, time.perf_counter() - t0)
 
 
 def full_pass(model: ConvMaxPool, spec: ExtendedSpec, clip: bool, with_grad: bool = True, start: int = 0,
@@ -74,7 +80,7 @@ def full_pass(model: ConvMaxPool, spec: ExtendedSpec, clip: bool, with_grad: boo
     sums the pass across shards. Returns (loss_sum, grad_w, grad_b, correct, min_margin)."""
     out = lt_extended(spec.bases, spec.labels, spec.pixels, spec.offsets, model.filters.detach(),
                       None if model.bias is None else model.bias.detach(), start, spec.size if stop is None else stop,
-                      clip, with_grad, with_grad, 0)
+                      clip, True, with_grad, 0)
     loss, gw, gb, correct, margin = out.loss_sum, out.grad_weight, out.grad_bias, out.correct, out.min_margin
     if reduce is not None:
         loss, gw, gb, correct, margin = reduce(loss, gw, gb, correct, margin)
@@ -110,15 +116,21 @@ def train_extended(spec: ExtendedSpec, cfg: ExtendedTrainConfig = ExtendedTrainC
                 break
             if step == cfg.max_steps:
                 break
-        opt.zero_grad()
-        if cfg.mode == "full_batch":
-            model.conv.weight.grad = (gw / n).to(model.conv.weight.dtype).unsqueeze(1)
-            if model.bias is not None:
-                model.conv.bias.grad = (gb / n).to(model.conv.bias.dtype)
-        else:
-            idx = torch.randint(0, n, (cfg.batch_size,), generator=gen)
-            x = lt_decode(spec.bases, spec.pixels, spec.offsets, idx, cfg.clip)
-            y = spec.labels[idx // spec.per_base]
-            F.cross_entropy(model(x), y).backward()
-        opt.step()
+        with single_thread():
+            _step(model, opt, spec, cfg, gw, gb, n, gen)
     return TrainResult(model, step, reached, hist, time.perf_counter() - t0)
+
+
+def _step(model, opt, spec: ExtendedSpec, cfg: ExtendedTrainConfig, gw, gb, n: int, gen) -> None:
+    """One Adam step: the exact full-batch gradient, or autograd on a random index batch."""
+    opt.zero_grad()
+    if cfg.mode == "full_batch":
+        model.conv.weight.grad = (gw / n).to(model.conv.weight.dtype).unsqueeze(1)
+        if model.bias is not None:
+            model.conv.bias.grad = (gb / n).to(model.conv.bias.dtype)
+    else:
+        idx = torch.randint(0, n, (cfg.batch_size,), generator=gen)
+        x = lt_decode(spec.bases, spec.pixels, spec.offsets, idx, cfg.clip)
+        y = spec.labels[idx // spec.per_base]
+        F.cross_entropy(model(x), y).backward()
+    opt.step()
