@@ -166,7 +166,7 @@ def _first_pgd_counterexample(model, images, labels, eps, seed) -> Optional[Dict
         if wrong.any():
             i = int(torch.nonzero(wrong)[0, 0])
             return {"image": i, "x": adv[i, 0].detach().tolist(), "logits": logits[i].detach().tolist(),
-                    "linf": float((adv[i] - x[i]).abs().max())}
+                    "linf": float((adv[i] - x[i]).detach().abs().max())}
         loss = torch.nn.functional.cross_entropy(logits, labels)
         (g,) = torch.autograd.grad(loss, adv)
         delta = (delta + 0.1 * eps * g.sign()).clamp(-eps, eps).detach()
