@@ -84,3 +84,26 @@ class SagaEnet(Benchmark):
     def time_saga_enet(self, backend, n):
         state = [torch.zeros(10, 512), torch.zeros(10), torch.zeros(n, 10), torch.zeros(10, 512), torch.zeros(10)]
         self.fn(*self.args, *state, 0.05, 1e-3, 0.99, 64, "multinomial", False, n, -1.0)
+
+class LtExtended(Benchmark):
+    """One pass over a slice of the L-T extended set (seed 001 §6.2): compiled vs reference."""
+
+    param_names = ["backend", "mode"]
+    params = (["compiled", "reference"], ["train", "verify"])
+
+    def setup(self, backend, mode):
+        from shortcutbench.data.lt import extended_spec, toy_dataset
+        from shortcutbench.ops.lt_extended import lt_extended_reference
+
+        import shortcutbench._ext  # noqa: F401  (loads _C)
+
+        spec = extended_spec(toy_dataset("lt"), 0.41, "full")
+        w = torch.randn(2, 3, 3, generator=torch.Generator().manual_seed(0))
+        n = (1 << 22 if backend == "compiled" else 1 << 16) * SCALE
+        grad = mode == "train"
+        self.args = (spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, 0, n, False, grad, grad)
+        self.fn = torch.ops.shortcutbench.lt_extended if backend == "compiled" else lt_extended_reference
+        self.extra = (0,) if backend == "compiled" else ()
+
+    def time_lt_extended(self, backend, mode):
+        self.fn(*self.args, *self.extra)

@@ -98,3 +98,34 @@ def _colored_mnist(options: Dict[str, str], mnist_dir: Optional[str]) -> Dataset
             picks.append(s.images(torch.tensor([int(i)])))
             captions.append(f"{split_name} y={int(s.digit[i])} {COLOR_NAMES[int(s.color[i])]}")
     return DatasetView("colored_mnist", lines, torch.cat(picks), captions)
+
+
+@dataclass(frozen=True)
+class _ToyOptions:
+    canvas: Optional[int] = None
+    eps: float = 0.41
+
+
+def _toy_view(name: str, options: Dict[str, str]) -> DatasetView:
+    from .lt import CLASS_NAMES, VALUE_SETS, extended_spec, toy_dataset
+
+    opts = config_from_strings(_ToyOptions, options)
+    data = toy_dataset(name, opts.canvas)
+    lines = [f"seed 001 §6: {data.kernel}×{data.kernel} patterns on a {data.canvas}×{data.canvas} canvas, "
+             f"{len(data)} images, classes {CLASS_NAMES[name]} = {torch.bincount(data.labels).tolist()}",
+             f"extended sets at ε = {opts.eps} (enumerated by index, never stored):"]
+    for vs in VALUE_SETS:
+        n = extended_spec(data, opts.eps, vs).size
+        lines.append(f"  {vs:>16}: {n:,} samples" + ("" if n < 2**63 else " (overflows int64)"))
+    caps = [f"{CLASS_NAMES[name][int(y)]} @{tuple(o.tolist())}" for y, o in zip(data.labels, data.offsets)]
+    return DatasetView(name, lines, data.images[:20].unsqueeze(1), caps[:20])
+
+
+@DATASETS.register("lt")
+def _lt(options: Dict[str, str], mnist_dir: Optional[str]) -> DatasetView:
+    return _toy_view("lt", options)
+
+
+@DATASETS.register("triangle_square")
+def _triangle_square(options: Dict[str, str], mnist_dir: Optional[str]) -> DatasetView:
+    return _toy_view("triangle_square", options)

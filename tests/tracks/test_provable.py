@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from shortcutbench.cli import main
+from shortcutbench.data.lt import oracle_filters, toy_dataset
+from shortcutbench.errors import UsageError
+from shortcutbench.models.conv_maxpool import ConvMaxPool
+from shortcutbench.results.record import make_record
+from shortcutbench.tracks import RunContext
+from shortcutbench.tracks.provable import ProvableTrack, protocol_for
+
+
+def test_oracle_evaluation_and_render(tmp_path):
+    track = ProvableTrack()
+    ctx = RunContext(profile="quick")
+    data = toy_dataset("lt")
+    m = track.evaluate(ConvMaxPool(3).set_filters(oracle_filters(data)), ctx)
+    assert m["exact_radius_plain"] == pytest.approx([0.5] * 8, abs=1e-7)
+    assert sum(m["grid_wrong"]) == 0 and m["clean_acc"] == 1.0
+    assert all(a == 1.0 for e, a in zip(m["pgd_eps"], m["pgd_acc"]) if e < 0.5)
+    rec = make_record("provable", "lt/oracle", 0, "quick", protocol_for(ctx).name, m, {"protocol": {"attack_eps": 0.4,
+                      "dataset_eps": 0.41}}, "fp", 0.0)
+    tables = track.render([rec], tmp_path)
+    row = tables[0].rows[0]
+    assert row[0] == "lt/oracle" and row[5] == "8/8" and row[-1] == "yes"
+    assert (tmp_path / "figures" / "provable" / "lt_oracle_robust_acc.png").is_file()
+
+
+def test_options_are_typed_and_checked():
+    p = protocol_for(RunContext(profile="quick", options={"canvas": "5", "eps": "0.3"}))
+    assert p.canvas == 5 and p.dataset_eps == 0.3 and p.name.startswith("provable.quick.v1+")
+    with pytest.raises(UsageError):
+        protocol_for(RunContext(options={"bogus": "1"}))
+    with pytest.raises(UsageError):
+        protocol_for(RunContext(options={"value_sets": "nope"}))
+
+
+def test_overflowing_index_space_is_a_one_line_error(tmp_path, capsys):
+    rc = main(["run", "provable", "--out", str(tmp_path), "--set", "dataset=triangle_square", "--set", "value_sets=full"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip()
+    assert "overflows the int64 index space" in err and len(err.splitlines()) == 1
