@@ -68,7 +68,29 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
     lb.add_argument("--track", default=None, help="only this track")
+    lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
+    _add_submit_parser(sub)
     return p
+
+
+def _add_submit_parser(sub) -> None:
+    s = sub.add_parser("submit", help="validate a submission directory and run every chosen track on it",
+                       description="Validate DIR (submission.toml + model) and run the frozen protocol preset of "
+                                   "each chosen track on it, one subprocess per track, resumable. With "
+                                   "--export-zoo, write a zoo model as a submission directory DIR instead.")
+    s.add_argument("dir", metavar="DIR", help="submission directory (see shortcutbench/submissions/template/)")
+    s.add_argument("--tracks", nargs="+", default=None, metavar="TRACK",
+                   help="tracks to run (default: the toml's `tracks`; 'all' = every track accepting submissions)")
+    s.add_argument("--profile", choices=["quick", "full"], default="full",
+                   help="protocol preset to evaluate under (default: full, the committed tables' protocol)")
+    s.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
+    s.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="track protocol override")
+    s.add_argument("--time-limit", type=float, default=3600.0, metavar="S", help="per-track limit in seconds (default 3600)")
+    s.add_argument("--validate-only", action="store_true", help="run the checks, print them, evaluate nothing")
+    s.add_argument("--export-zoo", default=None, metavar="ARCH.METHOD",
+                   help="write the zoo model ARCH.METHOD (e.g. lazy_cnn.erm) as a submission into DIR")
+    s.add_argument("--seed", type=int, default=0, help="training seed of the zoo model for --export-zoo (default 0)")
 
 
 def cmd_doctor(args) -> int:
@@ -160,10 +182,58 @@ def cmd_leaderboard(args) -> int:
     names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
     for path in _render(names, out):
         print(f"wrote {path}")
+    _render_overall(out, html=args.html)
     return 0
 
 
-COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard}
+def _render_overall(out: Path, html: bool = False) -> None:
+    from .results import Store
+    from .results.overall import overall_table
+    from .results.tables import write_tables
+
+    records = Store.in_dir(out).query()
+    for path in write_tables([overall_table(records)], out):
+        print(f"wrote {path}")
+    if html:
+        from .results.site import write_site
+
+        print(f"wrote {write_site(out, records)}")
+
+
+def cmd_submit(args) -> int:
+    from .submissions import validate
+    from .submissions.validate import CHECKS
+
+    if args.export_zoo:
+        from .submissions.export import export_zoo
+
+        print(f"wrote {export_zoo(args.export_zoo, args.seed, args.dir, mnist_dir=args.mnist_dir)}")
+        return 0
+    if args.time_limit <= 0:
+        raise UsageError(f"--time-limit must be > 0, got {args.time_limit:g}")
+    sub, _, names = validate(args.dir, args.tracks or ())
+    print(f"{sub.model_id} (hash {sub.hash}): passed {len(CHECKS)} checks ({', '.join(CHECKS)}); "
+          f"tracks: {', '.join(names)}")
+    if args.validate_only:
+        return 0
+    from .submissions.runner import run_submission
+    from .tracks import RunContext
+    from .utils.atomic import ensure_writable_dir
+    from .utils.config import parse_assignments
+
+    out = ensure_writable_dir(args.out)
+    ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=out, options=parse_assignments(args.set))
+    failed = run_submission(sub, names, ctx, args.time_limit)
+    for path in _render(names, out):
+        print(f"wrote {path}")
+    _render_overall(out)
+    if failed:
+        print(f"shortcutbench: {len(failed)} track(s) failed: {', '.join(failed)}; re-run to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "submit": cmd_submit}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

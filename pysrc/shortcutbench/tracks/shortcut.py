@@ -53,6 +53,7 @@ def zoo_specs(protocol: ShortcutProtocol, seeds: List[int]) -> List[ZooSpec]:
 class ShortcutTrack(Track):
     name = "shortcut"
     title = "Shortcut track: Colored-MNIST, easy vs hard"
+    headline_metric = "hard_acc"
 
     def evaluate(self, model, ctx: RunContext):
         return shortcut_metrics(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))
@@ -92,11 +93,11 @@ class ShortcutTrack(Track):
 
             labels = [k for k, flag in (("group", m[0]["uses_group_labels"]), ("colour", m[0]["uses_color_labels"]))
                       if flag] or ["none"]
-            tt = mean_se([x["train_time_s"] for x in m])
+            tt = mean_se([x["train_time_s"] for x in m if x.get("train_time_s") is not None])  # none for submissions
             rows.append([model_id, recs[0].profile, str(len(recs)), cell("easy_acc"), cell("hard_acc"), cell("gap"),
                          cell("aligned_acc"), cell("conflicting_acc"), cell("group_mean_acc"), cell("worst_group_acc"),
                          cell("worst_class_acc"), cell("color_following_rate"), cell("recolor_probe_mean"),
-                         f"{tt[0]:.1f}", "+".join(labels)])
+                         f"{tt[0]:.1f}" if tt[0] == tt[0] else "–", "+".join(labels)])
             probe_rows.append([model_id] + [fmt_pct(*mean_se([x["recolor_probe"][c] for x in m])) for c in COLOR_NAMES])
             figures += self._figures(model_id, recs, fig_dir)
         protocol = records[0].config["protocol"] if records else {}
@@ -128,6 +129,8 @@ class ShortcutTrack(Track):
         conf_path = fig_dir / f"{model_id}_hard_confusion.png"
         plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seed{'s' if len(recs) > 1 else ''})",
                       "predicted class", "true digit")
+        if not all(r.metrics.get("history") for r in recs):  # submitted models come without training curves
+            return [str(conf_path.relative_to(fig_dir.parent.parent))]
         series = {}
         for key, label in (("easy_acc", "easy"), ("hard_acc", "hard"), ("val_acc", "val (skewed)")):
             per_seed = np.array([[h[key] for h in r.metrics["history"]] for r in recs])
