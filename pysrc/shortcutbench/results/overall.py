@@ -56,10 +56,12 @@ def overall_rows(records: Sequence[Record]) -> List[Dict]:
         row["covered"] = len(heads)
         row["complete"] = len(heads) == len(headline_tracks)
         row["score"] = sum(heads) / len(heads) if heads else math.nan
-    ordered = sorted(models.values(), key=lambda r: (not r["complete"], -r["covered"],
-                                                     -(r["score"] if r["score"] == r["score"] else -1), r["model"]))
-    for rank, row in enumerate(ordered, 1):
-        row["rank"] = rank
+    def merit(r):
+        return (not r["complete"], -r["covered"], -(r["score"] if r["score"] == r["score"] else -1))
+
+    ordered = sorted(models.values(), key=lambda r: (merit(r), r["model"]))
+    for i, row in enumerate(ordered):  # competition ranking: equal merit, equal rank ("1, 1, 3")
+        row["rank"] = ordered[i - 1]["rank"] if i and merit(ordered[i - 1]) == merit(row) else i + 1
     return ordered
 
 
@@ -88,7 +90,7 @@ def overall_table(records: Sequence[Record]) -> Table:
     notes = [
         "Rank: models with every headline track first, by score = unweighted mean of the per-track headline "
         "metrics (each in %, higher is better, mean over the model's seeds); then models missing tracks, by how "
-        "many they have, then by the mean over those (marked partial). A missing track never counts as zero.",
+        "many they have, then by the mean over those (marked partial); equal merit, equal rank. A missing track never counts as zero.",
         "Headline cells: mean ± standard error over seeds (ddof = 1) under the most thorough profile stored for "
         "that model; `protocols` names the frozen preset of each track that produced the row.",
         "Sanity checks: a submission is stored only after it passed every validation check of `shortcutbench "

@@ -62,7 +62,7 @@ def slug(text: str) -> str:
 def _page(title: str, body: str, depth: int = 0) -> str:
     up = "../" * depth
     nav = f'<nav><a href="{up}index.html">overall</a></nav>'
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style><script>{_JS}</script></head>\n<body>{nav}<h1>{html.escape(title)}</h1>\n"
             f"{body}\n</body></html>\n")
 
