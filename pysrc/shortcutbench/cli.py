@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      + ", ".join(TRACKS.list()) + ", or 'all'.")
     run.add_argument("track", help="track name or 'all'")
     _add_common_run_args(run)
+    _add_distributed_arg(run)
 
     lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
     _add_submit_parser(sub)
     return p
+
+
+def _add_distributed_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--distributed", action="store_true",
+                   help="under torchrun: shard each evaluation set over the processes (gloo on CPU, NCCL on GPU); "
+                        "rank 0 stores the records, which equal a single process's")
 
 
 def _add_submit_parser(sub) -> None:
@@ -91,6 +98,7 @@ def _add_submit_parser(sub) -> None:
     s.add_argument("--export-zoo", default=None, metavar="ARCH.METHOD",
                    help="write the zoo model ARCH.METHOD (e.g. lazy_cnn.erm) as a submission into DIR")
     s.add_argument("--seed", type=int, default=0, help="training seed of the zoo model for --export-zoo (default 0)")
+    _add_distributed_arg(s)
 
 
 def cmd_doctor(args) -> int:
@@ -160,16 +168,30 @@ def cmd_run(args) -> int:
 
     ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out,
                      options=parse_assignments(args.set))
+    main_rank = _join_distributed(args)
     for track in tracks:
         t0 = time.perf_counter()
         n = 0
         for record in track.run(ctx):
-            store.put([record])  # each record lands atomically as soon as it exists
+            if main_rank:
+                store.put([record])  # each record lands atomically as soon as it exists
             n += 1
+        if not main_rank:
+            continue
         for path in _render([track.name], out):
             print(f"wrote {path}")
         print(f"{track.name}: {n} records in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _join_distributed(args) -> bool:
+    """With --distributed, join torchrun's process group; True on the process that writes."""
+    if not getattr(args, "distributed", False):
+        return True
+    from .utils import distributed
+
+    distributed.init_from_env()
+    return distributed.is_main()
 
 
 def cmd_leaderboard(args) -> int:
@@ -223,7 +245,14 @@ def cmd_submit(args) -> int:
 
     out = ensure_writable_dir(args.out)
     ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=out, options=parse_assignments(args.set))
-    failed = run_submission(sub, names, ctx, args.time_limit)
+    if args.distributed:  # torchrun is the process boundary here: evaluate in this process, rank 0 stores
+        from .submissions.runner import run_submission_distributed
+
+        if not run_submission_distributed(sub, names, ctx, _join_distributed(args)):
+            return 0
+        failed = []
+    else:
+        failed = run_submission(sub, names, ctx, args.time_limit)
     for path in _render(names, out):
         print(f"wrote {path}")
     _render_overall(out)

@@ -113,3 +113,26 @@ def evaluate_in_process(sub: Submission, track_name: str, ctx: RunContext, expec
         raise UsageError(f"submission {str(sub.root)!r}: model changed its weights during the {track_name} "
                          f"evaluation ({', '.join(changed[:3])})")
     return submission_record(track, sub, ctx, metrics, time.perf_counter() - t0)
+
+
+def run_submission_distributed(sub: Submission, track_names: Sequence[str], ctx: RunContext, main_rank: bool,
+                               log=print) -> bool:
+    """Under torchrun: every process evaluates each track (each its shard of every evaluation set,
+    see utils.distributed); rank 0 stores. Returns main_rank. No per-track subprocess or time limit."""
+    from ..results import Store
+    from ..tracks import TRACKS
+
+    store = Store.in_dir(ctx.out_dir)
+    ids = {name: submission_record(TRACKS.get(name)(), sub, ctx, {}).record_id for name in track_names}
+    todo = [name for name in track_names if not store.has(ids[name])]  # decided before rank 0 writes anything
+    for name in track_names:
+        rid = ids[name]
+        if name not in todo:
+            if main_rank:
+                log(f"{name}: already stored (record {rid}), skipped")
+            continue
+        record = evaluate_in_process(sub, name, ctx)
+        if main_rank:
+            store.put([record])
+            log(f"{name}: stored record {rid} in {record.wall_time_s:.0f} s")
+    return main_rank
