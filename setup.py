@@ -90,7 +90,7 @@ setup(
     description="Benchmark suite measuring how image classifiers cheat and whether a cure works",
     package_dir={"": "pysrc"},
     packages=find_packages("pysrc"),
-    package_data={"shortcutbench": ["py.typed"]},
+    package_data={"shortcutbench": ["py.typed"], "shortcutbench.submissions": ["template/*"]},
     python_requires=">=3.10",
     install_requires=["torch>=2.1", "numpy", "pandas", "tqdm", "matplotlib", "mlxtend"],
     entry_points={"console_scripts": ["shortcutbench = shortcutbench.cli:main"]},

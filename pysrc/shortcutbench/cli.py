@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      + ", ".join(TRACKS.list()) + ", or 'all'.")
     run.add_argument("track", help="track name or 'all'")
     _add_common_run_args(run)
+    _add_distributed_arg(run)
 
     from .explain.command import add_parser as add_explain
 
@@ -72,7 +73,36 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
     lb.add_argument("--track", default=None, help="only this track")
+    lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
+    _add_submit_parser(sub)
     return p
+
+
+def _add_distributed_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--distributed", action="store_true",
+                   help="under torchrun: shard each evaluation set over the processes (gloo on CPU, NCCL on GPU); "
+                        "rank 0 stores the records, which equal a single process's")
+
+
+def _add_submit_parser(sub) -> None:
+    s = sub.add_parser("submit", help="validate a submission directory and run every chosen track on it",
+                       description="Validate DIR (submission.toml + model) and run the frozen protocol preset of "
+                                   "each chosen track on it, one subprocess per track, resumable. With "
+                                   "--export-zoo, write a zoo model as a submission directory DIR instead.")
+    s.add_argument("dir", metavar="DIR", help="submission directory (see shortcutbench/submissions/template/)")
+    s.add_argument("--tracks", nargs="+", default=None, metavar="TRACK",
+                   help="tracks to run (default: the toml's `tracks`; 'all' = every track accepting submissions)")
+    s.add_argument("--profile", choices=["quick", "full"], default="full",
+                   help="protocol preset to evaluate under (default: full, the committed tables' protocol)")
+    s.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
+    s.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="track protocol override")
+    s.add_argument("--time-limit", type=float, default=3600.0, metavar="S", help="per-track limit in seconds (default 3600)")
+    s.add_argument("--validate-only", action="store_true", help="run the checks, print them, evaluate nothing")
+    s.add_argument("--export-zoo", default=None, metavar="ARCH.METHOD",
+                   help="write the zoo model ARCH.METHOD (e.g. lazy_cnn.erm) as a submission into DIR")
+    s.add_argument("--seed", type=int, default=0, help="training seed of the zoo model for --export-zoo (default 0)")
+    _add_distributed_arg(s)
 
 
 def cmd_doctor(args) -> int:
@@ -142,16 +172,30 @@ def cmd_run(args) -> int:
 
     ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out,
                      options=parse_assignments(args.set))
+    main_rank = _join_distributed(args)
     for track in tracks:
         t0 = time.perf_counter()
         n = 0
         for record in track.run(ctx):
-            store.put([record])  # each record lands atomically as soon as it exists
+            if main_rank:
+                store.put([record])  # each record lands atomically as soon as it exists
             n += 1
+        if not main_rank:
+            continue
         for path in _render([track.name], out):
             print(f"wrote {path}")
         print(f"{track.name}: {n} records in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _join_distributed(args) -> bool:
+    """With --distributed, join torchrun's process group; True on the process that writes."""
+    if not getattr(args, "distributed", False):
+        return True
+    from .utils import distributed
+
+    distributed.init_from_env()
+    return distributed.is_main()
 
 
 def cmd_leaderboard(args) -> int:
@@ -164,6 +208,7 @@ def cmd_leaderboard(args) -> int:
     names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
     for path in _render(names, out):
         print(f"wrote {path}")
+    _render_overall(out, html=args.html)
     return 0
 
 
@@ -173,7 +218,62 @@ def cmd_explain(args) -> int:
     return run(args)
 
 
-COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "explain": cmd_explain}
+def _render_overall(out: Path, html: bool = False) -> None:
+    from .results import Store
+    from .results.overall import overall_table
+    from .results.tables import write_tables
+
+    records = Store.in_dir(out).query()
+    for path in write_tables([overall_table(records)], out):
+        print(f"wrote {path}")
+    if html:
+        from .results.site import write_site
+
+        print(f"wrote {write_site(out, records)}")
+
+
+def cmd_submit(args) -> int:
+    from .submissions import validate
+    from .submissions.validate import CHECKS
+
+    if args.export_zoo:
+        from .submissions.export import export_zoo
+
+        print(f"wrote {export_zoo(args.export_zoo, args.seed, args.dir, mnist_dir=args.mnist_dir)}")
+        return 0
+    if args.time_limit <= 0:
+        raise UsageError(f"--time-limit must be > 0, got {args.time_limit:g}")
+    sub, _, names = validate(args.dir, args.tracks or ())
+    print(f"{sub.model_id} (hash {sub.hash}): passed {len(CHECKS)} checks ({', '.join(CHECKS)}); "
+          f"tracks: {', '.join(names)}")
+    if args.validate_only:
+        return 0
+    from .submissions.runner import run_submission
+    from .tracks import RunContext
+    from .utils.atomic import ensure_writable_dir
+    from .utils.config import parse_assignments
+
+    out = ensure_writable_dir(args.out)
+    ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=out, options=parse_assignments(args.set))
+    if args.distributed:  # torchrun is the process boundary here: evaluate in this process, rank 0 stores
+        from .submissions.runner import run_submission_distributed
+
+        if not run_submission_distributed(sub, names, ctx, _join_distributed(args)):
+            return 0
+        failed = []
+    else:
+        failed = run_submission(sub, names, ctx, args.time_limit)
+    for path in _render(names, out):
+        print(f"wrote {path}")
+    _render_overall(out)
+    if failed:
+        print(f"shortcutbench: {len(failed)} track(s) failed: {', '.join(failed)}; re-run to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "explain": cmd_explain,
+            "submit": cmd_submit}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -27,7 +27,9 @@ from .data.colored_mnist import COLOR_NAMES, NUM_CLASSES, ColoredMNIST, ColoredS
 def predict_logits(model: nn.Module, split: ColoredSplit, batch_size: int = 1000) -> torch.Tensor:
     was_training = model.training
     model.eval()
-    out = [model(split.images(idx)) for idx in torch.arange(len(split)).split(batch_size)]
+    from .utils.distributed import shard_map  # under `--distributed` each process does every world-th batch
+
+    out = shard_map(lambda idx: model(split.images(idx)), torch.arange(len(split)).split(batch_size))
     model.train(was_training)
     return torch.cat(out) if out else torch.empty(0, NUM_CLASSES)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
@@ -36,6 +37,18 @@ class Track(abc.ABC):
 
     name: str = "?"
     title: str = "?"
+    # False for tracks that cannot score an arbitrary [B,3,28,28] → [B,10] classifier (e.g. a track
+    # about its own models); `shortcutbench submit` then skips them.
+    accepts_submissions: bool = True
+    # Metric key (in [0, 1], higher is better) that represents this track in the overall table
+    # (leaderboard/overall.md); None leaves the track out of the overall ranking.
+    headline_metric: Optional[str] = None
+
+    def protocol(self, ctx: "RunContext") -> Any:
+        """The frozen protocol preset of ``ctx.profile`` (by convention the module's ``PROTOCOLS``
+        dict of frozen dataclasses with a versioned ``name``); None when the track has none."""
+        presets = getattr(sys.modules[type(self).__module__], "PROTOCOLS", {})
+        return presets.get(ctx.profile)
 
     @abc.abstractmethod
     def evaluate(self, model: nn.Module, ctx: RunContext) -> Dict[str, Any]:

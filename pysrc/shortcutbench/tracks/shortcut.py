@@ -109,6 +109,7 @@ def _option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str
 class ShortcutTrack(Track):
     name = "shortcut"
     title = "Shortcut track: Colored-MNIST, easy vs hard"
+    headline_metric = "hard_acc"
 
     def evaluate(self, model, ctx: RunContext):
         return shortcut_metrics(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))

@@ -1,0 +1,102 @@
+"""The overall table: one row per model across every track, from stored records only.
+
+Ranking rule (printed under the table): each track that declares a ``headline_metric`` (a value
+in [0, 1], higher is better) contributes the model's mean of that metric over its seeds, under
+the most thorough profile stored for it. Models that have every headline track come first, by
+the unweighted mean of their headline values (descending); models missing some follow, by the
+number of headline tracks they have, then by the mean over those. Ties: model id. Unlike a single
+RobustBench column (research/adversarial.md §2) a missing track is never counted as zero, and a
+partial row is never ranked above a complete one.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Sequence
+
+from .record import Record
+from .stats import fmt_pct, mean_se
+from .tables import Table
+
+SUBMISSION_PREFIX = "sub."
+
+
+def _labels(recs: Sequence[Record]) -> str:
+    flags = [(k, r.metrics.get(f"uses_{k}_labels")) for r in recs for k in ("group", "color")]
+    if any(v is None for _, v in flags):
+        return "?"
+    used = sorted({("colour" if k == "color" else k) for k, v in flags if v}, reverse=True)
+    return "+".join(used) or "none"
+
+
+def overall_rows(records: Sequence[Record]) -> List[Dict]:
+    """One dict per model: headline per track (mean, se, protocol), flags; sorted by the rule."""
+    from ..tracks import TRACKS, select_profile
+
+    by_track: Dict[str, List[Record]] = {}
+    for r in records:
+        if r.track in TRACKS:
+            by_track.setdefault(r.track, []).append(r)
+    headline_tracks = sorted(t for t in by_track if TRACKS.get(t).headline_metric)
+    models: Dict[str, Dict] = {}
+    for track, recs in sorted(by_track.items()):
+        metric = TRACKS.get(track).headline_metric
+        per_model: Dict[str, List[Record]] = {}
+        for r in select_profile(recs):
+            per_model.setdefault(r.model_id, []).append(r)
+        for model_id, mrecs in per_model.items():
+            row = models.setdefault(model_id, {"model": model_id, "tracks": {}, "records": []})
+            row["records"] += mrecs
+            values = [r.metrics.get(metric) for r in mrecs] if metric else []
+            values = [v for v in values if isinstance(v, (int, float))]
+            row["tracks"][track] = {"protocol": mrecs[0].protocol, "profile": mrecs[0].profile, "seeds": len(mrecs),
+                                    "headline": mean_se(values) if values else None}
+    for row in models.values():
+        heads = [row["tracks"][t]["headline"][0] for t in headline_tracks
+                 if t in row["tracks"] and row["tracks"][t]["headline"] is not None]
+        row["covered"] = len(heads)
+        row["complete"] = len(heads) == len(headline_tracks)
+        row["score"] = sum(heads) / len(heads) if heads else math.nan
+    def merit(r):
+        return (not r["complete"], -r["covered"], -(r["score"] if r["score"] == r["score"] else -1))
+
+    ordered = sorted(models.values(), key=lambda r: (merit(r), r["model"]))
+    for i, row in enumerate(ordered):  # competition ranking: equal merit, equal rank ("1, 1, 3")
+        row["rank"] = ordered[i - 1]["rank"] if i and merit(ordered[i - 1]) == merit(row) else i + 1
+    return ordered
+
+
+def overall_table(records: Sequence[Record]) -> Table:
+    from ..tracks import TRACKS
+
+    rows = overall_rows(records)
+    tracks = sorted({t for row in rows for t in row["tracks"]})
+    head = [t for t in tracks if TRACKS.get(t).headline_metric]
+    cols = (["rank", "model", "kind", "score"] + [f"{t}: {TRACKS.get(t).headline_metric}" for t in head] +
+            ["tracks", "protocols", "sanity checks", "labels used", "extra data", "submission hash"])
+    out = []
+    for row in rows:
+        card = next((r.config.get("submission") for r in row["records"] if r.config.get("submission")), None)
+        cells = [str(row["rank"]), row["model"], "submission" if card else "zoo",
+                 fmt_pct(row["score"]) + ("" if row["complete"] else f" (partial {row['covered']}/{len(head)})")]
+        for t in head:
+            h = row["tracks"].get(t, {}).get("headline")
+            cells.append(fmt_pct(*h) if h else "–")
+        cells += [str(len(row["tracks"])),
+                  "; ".join(f"{t['protocol']} ({t['seeds']} seed{'s' if t['seeds'] > 1 else ''})"
+                            for _, t in sorted(row["tracks"].items())),
+                  "passed" if card else "zoo model (trained here)", _labels(row["records"]),
+                  ("yes" if card["extra_data"] else "no") if card else "no", card["hash"] if card else "–"]
+        out.append(cells)
+    notes = [
+        "Rank: models with every headline track first, by score = unweighted mean of the per-track headline "
+        "metrics (each in %, higher is better, mean over the model's seeds); then models missing tracks, by how "
+        "many they have, then by the mean over those (marked partial); equal merit, equal rank. A missing track never counts as zero.",
+        "Headline cells: mean ± standard error over seeds (ddof = 1) under the most thorough profile stored for "
+        "that model; `protocols` names the frozen preset of each track that produced the row.",
+        "Sanity checks: a submission is stored only after it passed every validation check of `shortcutbench "
+        "submit` (manifest, weights match, [B,3,28,28] in [0,1] → logits [B,10], finite, deterministic, logits "
+        "not probabilities, weights unchanged, tracks exist) and its weights were unchanged after every track.",
+        "Labels used: group/colour labels seen in training, as declared by the method or the submission; extra "
+        "data: trained on anything beyond the benchmark's train split (declared).",
+    ]
+    return Table("overall", "Overall leaderboard: every model across tracks", cols, out, notes)
