@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
-import numpy as np  # noqa: F401
 import torch
 
 from ..data import ColoredMNISTConfig
@@ -94,10 +93,6 @@ def _encode(images: torch.Tensor) -> Dict[str, Any]:
     """Images in [0, 1] → uint8 base64 (panels are drawn from records only)."""
     a = (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
     return {"shape": list(a.shape), "uint8_b64": base64.b64encode(a.tobytes()).decode()}
-
-
-def _decode(blob: Dict[str, Any]) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(blob["uint8_b64"]), dtype=np.uint8).reshape(blob["shape"])
 
 
 def _pick(model, split, per_class: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
