@@ -49,11 +49,20 @@ void jacobi_eigen(std::vector<double>& a, std::vector<double>& q, int64_t k) {
   }
 }
 
+// Dot product in double; the simd reduction lets the compiler vectorise it (no -ffast-math needed).
+template <typename scalar_t>
+inline double dot(const scalar_t* a, const scalar_t* b, int64_t n) {
+  double d = 0.0;
+#pragma omp simd reduction(+ : d)
+  for (int64_t p = 0; p < n; ++p) d += static_cast<double>(a[p]) * static_cast<double>(b[p]);
+  return d;
+}
+
 template <typename scalar_t>
 void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t B, int64_t k,
                     int64_t n, bool halfspace, double rcond) {
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
-    std::vector<double> G(k * k), Q(k * k), b(k), c(k);
+    std::vector<double> G(k * k), Q(k * k), b(k), c(k), acc(n);
     for (int64_t s = begin; s < end; ++s) {
       const scalar_t* vs = v + s * n;
       const scalar_t* Js = J + s * k * n;
@@ -61,15 +70,8 @@ void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t
       // Gram matrix J J^T and J v in double.
       for (int64_t i = 0; i < k; ++i) {
         const scalar_t* ri = Js + i * n;
-        double dv = 0.0;
-        for (int64_t p = 0; p < n; ++p) dv += static_cast<double>(ri[p]) * vs[p];
-        b[i] = dv;
-        for (int64_t j = i; j < k; ++j) {
-          const scalar_t* rj = Js + j * n;
-          double d = 0.0;
-          for (int64_t p = 0; p < n; ++p) d += static_cast<double>(ri[p]) * rj[p];
-          G[i * k + j] = G[j * k + i] = d;
-        }
+        b[i] = dot(ri, vs, n);
+        for (int64_t j = i; j < k; ++j) G[i * k + j] = G[j * k + i] = dot(ri, Js + j * n, n);
       }
       if (halfspace) {
         // Remove the gradient component only when it points downhill; zero gradient: keep v.
@@ -90,11 +92,16 @@ void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t
           for (int64_t i = 0; i < k; ++i) c[i] += Q[i * k + e] * qb;
         }
       }
-      for (int64_t p = 0; p < n; ++p) {
-        double acc = vs[p];
-        for (int64_t i = 0; i < k; ++i) acc -= c[i] * Js[i * n + p];
-        us[p] = static_cast<scalar_t>(acc);
+      double* a = acc.data();
+      for (int64_t p = 0; p < n; ++p) a[p] = vs[p];
+      for (int64_t i = 0; i < k; ++i) {  // row by row: contiguous reads of J
+        const double ci = c[i];
+        if (ci == 0.0) continue;
+        const scalar_t* ri = Js + i * n;
+#pragma omp simd
+        for (int64_t p = 0; p < n; ++p) a[p] -= ci * static_cast<double>(ri[p]);
       }
+      for (int64_t p = 0; p < n; ++p) us[p] = static_cast<scalar_t>(a[p]);
     }
   });
 }

@@ -154,6 +154,10 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     ]
     if missing:
         notes.append(f"Not in this run (method not registered in this build): {', '.join(missing)}.")
+    wrong = {m: by_model[m][0].metrics.get("misclassified_sources", 0) for m in models}
+    if any(wrong.values()):
+        notes.append("Sources the model misclassifies (used with their predicted class when a class had too few "
+                     "correct ones): " + ", ".join(f"{m}: {w}" for m, w in wrong.items() if w) + ".")
     if not_run:
         notes.append(f"In the protocol but without records (not evaluated in this run): {', '.join(not_run)}.")
     main = Table(track.name, track.title, cols, rows, notes,

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
-import numpy as np  # noqa: F401
 import torch
 
 from ..data import ColoredMNISTConfig
@@ -96,24 +95,24 @@ def _encode(images: torch.Tensor) -> Dict[str, Any]:
     return {"shape": list(a.shape), "uint8_b64": base64.b64encode(a.tobytes()).decode()}
 
 
-def _decode(blob: Dict[str, Any]) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(blob["uint8_b64"]), dtype=np.uint8).reshape(blob["shape"])
-
-
-def _pick(model, split, per_class: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def _pick(model, split, per_class: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
     """Targets: the first image of each class; sources: the next ``per_class`` correctly classified
-    images of each class (deterministic, held-out easy split)."""
+    images of each class, topped up with misclassified ones when a model gets fewer right (their
+    kept class is the predicted one; the count is recorded). Deterministic, held-out easy split."""
     with torch.no_grad():
         pred = model(split.images()).argmax(1)
-    targets, sources = [], []
+    targets, sources, wrong = [], [], 0
     for c in range(10):
         idx = torch.nonzero(split.digit == c).flatten()
         targets.append(int(idx[0]))
-        ok = idx[1:][pred[idx[1:]] == c][:per_class]
+        rest = idx[1:]
+        ok = rest[pred[rest] == c][:per_class]
         if len(ok) < per_class:
-            raise UsageError(f"only {len(ok)} correctly classified images of class {c}; need {per_class}")
+            fill = rest[pred[rest] != c][:per_class - len(ok)]
+            wrong += len(fill)
+            ok = torch.cat([ok, fill])
         sources.append(ok)
-    return torch.tensor(targets), torch.stack(sources)  # [10], [10, per_class]
+    return torch.tensor(targets), torch.stack(sources), wrong  # [10], [10, per_class]
 
 
 def _thresholded(model, data, protocol, gen) -> Dict[str, float]:
@@ -171,14 +170,14 @@ class InvarianceTrack(Track):
     def _evaluate(self, model, data, protocol: InvarianceProtocol) -> Dict[str, Any]:
         gen = torch.Generator().manual_seed(0)
         split = data["easy"]
-        t_idx, s_idx = _pick(model, split, protocol.sources_per_class)
+        t_idx, s_idx, wrong = _pick(model, split, protocol.sources_per_class)
         N = protocol.sources_per_class
         # pairs: every (target class b, source class a ≠ b, source i)
         tb, sa, si = zip(*[(b, a, i) for b in range(10) for a in range(10) if a != b for i in range(N)])
         tb, sa, si = torch.tensor(tb), torch.tensor(sa), torch.tensor(si)
         xs = split.images(s_idx[sa, si])
         xt = split.images(t_idx[tb])
-        out: Dict[str, Any] = {"pairs": len(tb)}
+        out: Dict[str, Any] = {"pairs": len(tb), "misclassified_sources": wrong}
         for proj in protocol.projections:
             cfg = NSPGDConfig(**{**asdict(protocol.nspgd), "projection": proj, "path_every": protocol.path_every})
             t0 = time.perf_counter()
