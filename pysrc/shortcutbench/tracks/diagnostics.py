@@ -66,6 +66,7 @@ QUALITY_METRICS = ("pointing", "mass", "deletion", "insertion")
 @TRACKS.register("diagnostics")
 class DiagnosticsTrack(Track):
     name = "diagnostics"
+    accepts_submissions = False  # addresses layers by name (conv1 … relu3, gap); submissions carry no such contract yet
     title = "Diagnostics track: where the models look, and what their features encode"
 
     def evaluate(self, model, ctx: RunContext):

@@ -45,6 +45,7 @@ def _split(digits, n_train):
 @TRACKS.register("invariance_two_layer")
 class TwoLayerTrack(Track):
     name = "invariance_two_layer"
+    accepts_submissions = False  # analyses its own two-layer MLP (seed 004 §4), not a submitted classifier
     title = "Invariance track: single null-space step on a two-layer ReLU MLP (seed 004 §4)"
 
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:

@@ -176,6 +176,7 @@ def _first_pgd_counterexample(model, images, labels, eps, seed) -> Optional[Dict
 @TRACKS.register("provable")
 class ProvableTrack(Track):
     name = "provable"
+    accepts_submissions = False  # evaluates its own 2-filter conv + max-pool models on L-T / triangle-square, not a Colored-MNIST classifier
     title = "Provable track: L-T and triangle-square, extended datasets, exact certificates (seed 001 §6)"
 
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:

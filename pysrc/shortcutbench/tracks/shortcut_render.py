@@ -48,7 +48,7 @@ def epochs_to(history: List[Dict], threshold: float = THRESHOLD) -> Optional[int
 
 
 def _epochs_cell(recs: List[Record]) -> str:
-    hits = [epochs_to(r.metrics["history"]) for r in recs]
+    hits = [epochs_to(r.metrics.get("history") or []) for r in recs]
     got = [e for e in hits if e is not None]
     if not got:
         return f"never in {recs[0].metrics.get('epochs', '?')}"
@@ -56,7 +56,7 @@ def _epochs_cell(recs: List[Record]) -> str:
 
 
 def _labels(m: Dict) -> str:
-    used = [k for k, flag in (("group", m["uses_group_labels"]), ("colour", m["uses_color_labels"])) if flag]
+    used = [k for k, flag in (("group", m.get("uses_group_labels")), ("colour", m.get("uses_color_labels"))) if flag]
     return "+".join(used) or "none"
 
 
@@ -93,11 +93,11 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
         def cell(key: str) -> str:
             return fmt_pct(*mean_se([x[key] for x in m]))
 
-        tt = mean_se([x["train_time_s"] for x in m])
+        tt = mean_se([x["train_time_s"] for x in m if x.get("train_time_s") is not None])  # none for submissions
         rows.append([model_id, str(len(recs)), cell("easy_acc"), cell("hard_acc"), _ci([x["hard_acc"] for x in m]),
                      _paired(recs, erm), cell("gap"), cell("worst_group_acc"), cell("worst_class_acc"),
                      cell("color_following_rate"), _epochs_cell(recs), str(m[0].get("epochs", "?")),
-                     f"{tt[0]:.1f}", _labels(m[0]), "last checkpoint", cell("aligned_acc"), cell("conflicting_acc"),
+                     f"{tt[0]:.1f}" if tt[0] == tt[0] else "–", _labels(m[0]), "last checkpoint", cell("aligned_acc"), cell("conflicting_acc"),
                      cell("group_mean_acc"), cell("recolor_probe_mean")])
         probe_rows.append([model_id] + [fmt_pct(*mean_se([x["recolor_probe"][c] for x in m])) for c in COLOR_NAMES])
         cell_rows.append([model_id] + _worst_cells(m))
@@ -175,7 +175,7 @@ def _seed_ordering(by_model: Dict[str, List[Record]]) -> str:
     for recs in by_model.values():
         m = _method(recs[0])
         if m in SEED_ORDER + ("saliency_stroke",) and recs[0].model_id.count(".") == 1:
-            hits = [epochs_to(r.metrics["history"]) for r in recs]
+            hits = [epochs_to(r.metrics.get("history") or []) for r in recs]
             measured[m] = float(np.mean(hits)) if hits and all(h is not None for h in hits) else None
     if not any(m in measured for m in SEED_ORDER):
         return "Seed §6 ordering of epochs to >70% hard: not measured (methods missing)."
@@ -200,7 +200,7 @@ def _selection_cells(m: List[Dict]) -> List[str]:
     for rule in RULES:
         eps, accs = [], []
         for x in m:
-            h = x["history"]
+            h = x.get("history") or []
             if not h:
                 continue
             e = select_epoch(h, rule)
@@ -212,7 +212,7 @@ def _selection_cells(m: List[Dict]) -> List[str]:
 
 
 def _series(recs: List[Record], key) -> Dict[str, np.ndarray]:
-    per_seed = np.array([[key(h) for h in r.metrics["history"]] for r in recs], dtype=float)
+    per_seed = np.array([[key(h) for h in r.metrics.get("history") or []] for r in recs], dtype=float)
     se = per_seed.std(axis=0, ddof=1) / np.sqrt(len(recs)) if len(recs) > 1 else None
     return {"x": np.arange(1, per_seed.shape[1] + 1), "mean": per_seed.mean(axis=0), "se": se}
 
@@ -224,10 +224,10 @@ def _rel(p: Path, fig_dir: Path) -> str:
 def _model_figures(model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
     conf = np.sum([np.asarray(r.metrics["hard_confusion"]) for r in recs], axis=0)
     conf_path = fig_dir / f"{model_id}_hard_confusion.png"
-    plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seeds)",
+    plots.heatmap(conf, conf_path, f"{model_id}: hard-split confusion (summed over {len(recs)} seed{'s' if len(recs) > 1 else ''})",
                   "predicted class", "true digit")
     out = [_rel(conf_path, fig_dir)]
-    if all(r.metrics["history"] for r in recs):
+    if all(r.metrics.get("history") or [] for r in recs):
         series = {"easy": _series(recs, lambda h: h["easy_acc"]), "hard (curve subset)": _series(recs, _curve),
                   "val (skewed)": _series(recs, lambda h: h["val_acc"])}
         curve_path = fig_dir / f"{model_id}_curves.png"
@@ -238,7 +238,7 @@ def _model_figures(model_id: str, recs: List[Record], fig_dir: Path) -> List[str
 
 
 def _overview_figures(models: List[str], by_model: Dict[str, List[Record]], fig_dir: Path) -> List[str]:
-    series = {k: _series(by_model[k], _curve) for k in models if all(r.metrics["history"] for r in by_model[k])}
+    series = {k: _series(by_model[k], _curve) for k in models if all(r.metrics.get("history") or [] for r in by_model[k])}
     if not series:
         return []
     path = fig_dir / "hard_curves_all_methods.png"

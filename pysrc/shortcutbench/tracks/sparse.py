@@ -65,6 +65,7 @@ def penultimate(model, split, batch_size: int = 1000) -> torch.Tensor:
 @TRACKS.register("sparse")
 class SparseTrack(Track):
     name = "sparse"
+    accepts_submissions = False  # refits the model's own linear head on `model.features(x)`; submissions carry no such contract yet
     title = "Sparse track: sparse decision layers over penultimate features (Colored-MNIST)"
 
     def evaluate(self, model, ctx: RunContext):
