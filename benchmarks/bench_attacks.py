@@ -123,7 +123,8 @@ def _min_eps_data(data):
 def bench_min_eps_batched(benchmark, data, erm):
     x, y, t = _min_eps_data(data)
     res = benchmark.pedantic(lambda: MinEpsSearch(eps_max=0.05, kappa=0.9).run(erm, x, y, t), rounds=1, iterations=1)
-    assert torch.isfinite(res.eps_min).any()
+    fin = torch.isfinite(res.eps_min)
+    assert (res.eps_min[fin] <= 0.05).all() and res.eps_min.shape == (len(y),)
     benchmark.extra_info["success_rate"] = float(torch.isfinite(res.eps_min).float().mean())
     RESULTS[("min_eps", "ours")] = (benchmark.extra_info["success_rate"], benchmark.stats.stats.min)
 
