@@ -93,12 +93,12 @@ def _layer_pass(model: nn.Module, x: torch.Tensor, target: Target, layer: Option
         xin = x.detach().requires_grad_(True)  # so A requires grad even when the weights are frozen
         logits = model(xin)
         t = _targets(logits, target)
-        logits.gather(1, t[:, None]).sum().backward()
-    if cap.activation is None or cap.gradient is None:
-        raise UsageError(f"layer {layer!r} did not take part in the forward/backward pass")
+        if cap.live is None:
+            raise UsageError(f"layer {layer!r} did not take part in the forward pass")
+        (grad,) = torch.autograd.grad(logits.gather(1, t[:, None]).sum(), cap.live)
     if cap.activation.dim() != 4:
         raise UsageError(f"layer {layer!r} gives shape {tuple(cap.activation.shape)}; a CAM needs [B, C, h, w]")
-    return cap.activation, cap.gradient, logits.detach(), t
+    return cap.activation, grad.detach(), logits.detach(), t
 
 
 def _cam(raw: torch.Tensor, t: torch.Tensor) -> Attribution:
