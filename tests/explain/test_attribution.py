@@ -131,3 +131,11 @@ def test_against_captum():
         a = attribute("ig", m, x, t, n_steps=20, rule=rule)
         torch.testing.assert_close(a.raw, ig.float(), atol=1e-6, rtol=1e-4)
         np.testing.assert_allclose(a.delta.numpy(), delta.float().numpy(), atol=1e-5)
+
+
+def test_no_side_effects_on_the_model():
+    m = gap_fc_net(8).train()
+    x = torch.rand(2, 3, 8, 8)
+    for method in ("gradcam", "gradcam++", "saliency", "ig"):
+        attribute(method, m, x, None, "2")
+    assert m.training and all(p.grad is None for p in m.parameters())

@@ -1,9 +1,10 @@
-"""Addressing a layer by module name and capturing its output and the gradient of that output.
+"""Addressing a layer by module name and capturing its output for gradients.
 
-The gradient hook sits on the output *tensor* (registered inside a forward hook), not on the
-module: module backward hooks break under in-place ReLU (pytorch-grad-cam #147/#185,
-pytorch/pytorch#61519). A tensor hook stays attached to the node that produced the tensor, so a
-later in-place op does not change what it receives.
+Module backward hooks break under in-place ReLU (pytorch-grad-cam #147/#185, pytorch/pytorch#61519).
+Instead a forward hook keeps the layer's output tensor and hands the rest of the network a copy,
+so a later in-place op changes the copy, never the tensor we differentiate with respect to;
+``torch.autograd.grad(score, capture.live)`` then runs the backward pass only down to that layer
+(no input or weight gradients, nothing accumulated in ``.grad``).
 """
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ def get_module(model: nn.Module, name: str) -> nn.Module:
 
 
 class Capture:
-    """What one forward/backward pass saw at a layer: ``activation`` (a detached copy, taken
-    before any later in-place op) and ``gradient`` (filled during backward)."""
+    """What one forward pass saw at a layer: ``activation`` (a detached copy, taken before any
+    later in-place op) and ``live`` (the graph-attached output, when gradients are wanted)."""
 
     def __init__(self) -> None:
         self.activation: Optional[torch.Tensor] = None
-        self.gradient: Optional[torch.Tensor] = None
+        self.live: Optional[torch.Tensor] = None
 
 
 @contextmanager
@@ -40,9 +41,9 @@ def capture(model: nn.Module, layer: str, want_grad: bool = True) -> Iterator[Ca
     def fwd(_module, _inputs, output):
         cap.activation = output.detach().clone()
         if want_grad and output.requires_grad:
-            def save_grad(grad):
-                cap.gradient = grad.detach()
-            output.register_hook(save_grad)
+            cap.live = output
+            return output.clone()  # later in-place ops act on the copy
+        return None
 
     handle = get_module(model, layer).register_forward_hook(fwd)
     try:
