@@ -12,8 +12,9 @@ static bool close(double a, double b, double tol = 1e-12) { return std::fabs(a -
 
 int main() {
   auto op = c10::Dispatcher::singleton().findSchemaOrThrow("shortcutbench::saga_enet", "").typed<at::Tensor(
-      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&,
-      at::Tensor&, at::Tensor&, at::Tensor&, double, double, double, int64_t, c10::string_view, bool, int64_t,
+      // the CPU kernel takes its in-place tensors as const Tensor&; the typed call must match it
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double, double, int64_t, c10::string_view, bool, int64_t,
       double)>();
   auto f64 = at::TensorOptions().dtype(at::kDouble);
   // X = [[1, 0], [0, 2]], y = [1, 1], W = [0.5, 0.5], b = 0 → residuals r = [-0.5, 0]
