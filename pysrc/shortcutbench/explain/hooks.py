@@ -14,6 +14,8 @@ from typing import Callable, Dict, Iterator, Optional
 import torch
 import torch.nn as nn
 
+from ..utils.threads import single_thread  # noqa: F401  (re-exported)
+
 from ..errors import UsageError
 
 
@@ -81,15 +83,3 @@ def live_output(model: nn.Module, layer: str, x: torch.Tensor) -> torch.Tensor:
     finally:
         handle.remove()
     raise UsageError(f"layer {layer!r} did not run in the forward pass")
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """One intra-op thread for loops of tiny ops (feature visualisation, SAE steps): on a 28×28
-    network the thread hand-off costs more than the work, badly so on a loaded machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)

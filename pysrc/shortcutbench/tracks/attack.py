@@ -29,7 +29,7 @@ from ..results.tables import Table
 from ..utils.config import config_from_strings
 from ..zoo import ZooSpec, load_or_train
 from . import shortcut
-from .base import TRACKS, RunContext, Track, select_profile
+from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
 
 AT_METHODS = ("pgd_at", "fgsm_at")
@@ -205,9 +205,7 @@ class AttackTrack(Track):
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
         records = select_profile(records)
-        by_model: Dict[str, List[Record]] = {}
-        for r in records:
-            by_model.setdefault(r.model_id, []).append(r)
+        by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         proto = records[0].config["protocol"] if records else {}
         return [self._robust_table(by_model, proto, fig_dir, records), self._min_eps_table(by_model, proto, fig_dir)]

@@ -74,3 +74,11 @@ def select_profile(records: List[Record]) -> List[Record]:
     for r in records:
         best[r.model_id] = max(best.get(r.model_id, -1), rank.get(r.profile, -1))
     return [r for r in records if rank.get(r.profile, -1) == best[r.model_id]]
+
+
+def records_by_model(records: List[Record]) -> Dict[str, List[Record]]:
+    """model id → its records, after :func:`select_profile` (what every track's table shows)."""
+    by_model: Dict[str, List[Record]] = {}
+    for r in select_profile(records):
+        by_model.setdefault(r.model_id, []).append(r)
+    return by_model

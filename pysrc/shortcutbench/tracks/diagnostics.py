@@ -32,7 +32,7 @@ from ..results.tables import Table
 from ..utils.config import parse_assignments  # noqa: F401  (documented override path)
 from ..zoo import load_or_train
 from . import shortcut
-from .base import TRACKS, RunContext, Track, select_profile
+from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
 
 
@@ -103,9 +103,7 @@ class DiagnosticsTrack(Track):
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
         records = select_profile(records)
-        by_model: Dict[str, List[Record]] = {}
-        for r in records:
-            by_model.setdefault(r.model_id, []).append(r)
+        by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         attr_rows, sel_rows, rand_rows, figures, notes_check = [], [], [], [], []
         for model_id, recs in sorted(by_model.items()):

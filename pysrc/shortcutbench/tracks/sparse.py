@@ -29,7 +29,7 @@ from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
 from ..zoo import load_or_train
 from . import shortcut
-from .base import TRACKS, RunContext, Track, select_profile
+from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
 
 
@@ -126,9 +126,7 @@ class SparseTrack(Track):
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
         records = select_profile(records)
-        by_model: Dict[str, List[Record]] = {}
-        for r in records:
-            by_model.setdefault(r.model_id, []).append(r)
+        by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         topk = records[0].config["protocol"]["topk"] if records else 5
         cols = ["model", "profile", "seeds", "dense easy", "dense hard", "sparse easy", "sparse hard",
