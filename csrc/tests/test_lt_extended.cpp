@@ -7,16 +7,9 @@
 #include <cmath>
 #include <cstdio>
 
-namespace {
+#include "check.h"
 
-int failures = 0;
-#define EXPECT(cond)                                                   \
-  do {                                                                 \
-    if (!(cond)) {                                                     \
-      std::fprintf(stderr, "%s:%d: FAILED %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                      \
-    }                                                                  \
-  } while (0)
+namespace {
 
 using Out = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>;
 
@@ -44,15 +37,15 @@ void hand_case() {
   auto weight = torch::zeros({2, 3, 3}, opts);
   weight[0][0][0] = 1.0;
   auto [loss, gw, gb, correct, margin, wrong] = call(bases, labels, pixels, offsets, weight, 0, 2, true, 10);
-  EXPECT(near(loss.item<double>(), std::log1p(std::exp(1.0)) + std::log1p(std::exp(-2.0)), 1e-12));
-  EXPECT(correct.item<int64_t>() == 1);
-  EXPECT(near(margin.item<double>(), -1.0, 1e-12));
-  EXPECT(wrong.numel() == 1 && wrong[0].item<int64_t>() == 0);
-  EXPECT(near(gw[0][0][0].item<double>(), sigmoid(1.0) - 2.0 * sigmoid(-2.0), 1e-12));
-  EXPECT(near(gw[1][0][0].item<double>(), -sigmoid(1.0) + 2.0 * sigmoid(-2.0), 1e-12));
-  EXPECT(gw.abs().sum().item<double>() - std::abs(gw[0][0][0].item<double>()) -
+  SB_EXPECT(near(loss.item<double>(), std::log1p(std::exp(1.0)) + std::log1p(std::exp(-2.0)), 1e-12));
+  SB_EXPECT(correct.item<int64_t>() == 1);
+  SB_EXPECT(near(margin.item<double>(), -1.0, 1e-12));
+  SB_EXPECT(wrong.numel() == 1 && wrong[0].item<int64_t>() == 0);
+  SB_EXPECT(near(gw[0][0][0].item<double>(), sigmoid(1.0) - 2.0 * sigmoid(-2.0), 1e-12));
+  SB_EXPECT(near(gw[1][0][0].item<double>(), -sigmoid(1.0) + 2.0 * sigmoid(-2.0), 1e-12));
+  SB_EXPECT(gw.abs().sum().item<double>() - std::abs(gw[0][0][0].item<double>()) -
              std::abs(gw[1][0][0].item<double>()) < 1e-12);
-  EXPECT(near(gb[0].item<double>(), -sigmoid(1.0) - sigmoid(-2.0), 1e-12));
+  SB_EXPECT(near(gb[0].item<double>(), -sigmoid(1.0) - sigmoid(-2.0), 1e-12));
 }
 
 void oracle_lt() {
@@ -77,8 +70,8 @@ void oracle_lt() {
   auto offsets = torch::tensor({-0.41f, 0.0f, 0.41f}).repeat({8, 16, 1});
   const int64_t total = 8LL * 43046721LL;  // 3^16 * 8
   auto [loss, gw, gb, correct, margin, wrong] = call(bases, labels, pixels, offsets, weight, 0, total, false, 0);
-  EXPECT(correct.item<int64_t>() == total);
-  EXPECT(margin.item<double>() > 0.0);
+  SB_EXPECT(correct.item<int64_t>() == total);
+  SB_EXPECT(margin.item<double>() > 0.0);
 }
 
 }  // namespace
@@ -86,7 +79,6 @@ void oracle_lt() {
 int main() {
   hand_case();
   oracle_lt();
-  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
-  else std::printf("test_lt_extended: all checks passed\n");
-  return failures ? 1 : 0;
+
+  SB_TEST_MAIN_END();
 }
