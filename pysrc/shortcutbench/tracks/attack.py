@@ -44,8 +44,8 @@ BASELINE = "lazy_cnn.erm"
 # the committed attack.full.v1 records (every shortcut mitigation would make 15 models, ~2 h of
 # attacks on 2 cores; `models=all` runs them).
 DEFAULT_MODELS = ("erm",) + AT_METHODS
-RUN_OPTIONS = ("models",)
-HEADLINE = ("easy", "linf", 0.1, "standard")  # (split, norm, ε, attack) of the overall table's attack column  # options that choose the zoo, not the frozen protocol
+RUN_OPTIONS = ("models",)  # options that choose the zoo, not the frozen protocol
+HEADLINE = ("easy", "linf", 0.1, "standard")  # (split, norm, ε, attack) of the overall table's attack column
 
 
 @dataclass(frozen=True)
