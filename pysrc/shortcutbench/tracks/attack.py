@@ -347,8 +347,9 @@ class AttackTrack(Track):
             figures.append(str(path.relative_to(fig_dir.parent.parent)))
         notes = [
             f"Seed 000 §7: targeted {src}→{tgt}, success = argmax = {tgt} with P({tgt}) ≥ {kappa}, ℓ∞, ε ≤ {eps_max}. "
-            f"Fair selection: the first {proto.get('n_min_eps')} images of digit {src} that every compared model "
-            f"classifies as {src} with confidence ≥ {proto.get('select_conf')}, from the hard split, or from the easy "
+            f"Fair selection: the first {proto.get('n_min_eps')} images of digit {src} that every compared zoo model "
+            f"classifies as {src} with confidence ≥ {proto.get('select_conf')} (a submission is attacked on the same "
+            f"images and does not join the selection), from the hard split, or from the easy "
             f"split when fewer than 5 qualify on the hard split (used here: **{split_used}**).",
             f"ε_min per sample: APGD (targeted CE = log P({tgt}), {proto.get('apgd_steps')} it., "
             f"{proto.get('min_eps_restarts')} restarts) at ε_max, then {proto.get('min_eps_steps')} bisection levels "
