@@ -46,3 +46,13 @@ def test_notes_document_every_headline():
                                   "shortcut: hard_acc"]
     text = " ".join(table.notes)
     assert "ℓ∞ ε = 0.1 on the easy subset" in text and "1 − NSPGD success" in text and "hard-split accuracy" in text
+
+
+def test_labels_from_records_else_from_the_zoo_method():
+    recs = [_attack("lazy_cnn.pgd_at", 0.9), _attack("lazy_cnn.dfr", 0.1), _attack("lt/ext-full", 0.1),
+            _attack("lazy_cnn.erm", 0.4), make_record("shortcut", "lazy_cnn.erm", 0, "full", "s", {"hard_acc": 0.1,
+            "uses_group_labels": True, "uses_color_labels": False}, {}, "fp", 0.0)]  # the record's declaration wins
+    table = overall_table(recs)
+    col = table.columns.index("labels used")
+    labels = {row[1]: row[col] for row in table.rows}
+    assert labels == {"lazy_cnn.pgd_at": "none", "lazy_cnn.dfr": "group", "lt/ext-full": "?", "lazy_cnn.erm": "group"}

@@ -27,9 +27,22 @@ def _labels(recs: Sequence[Record]) -> str:
     flags = [(k, r.metrics[f"uses_{k}_labels"]) for r in recs for k in ("group", "color")
              if r.metrics.get(f"uses_{k}_labels") is not None]
     if not flags:
+        flags = _method_flags(recs[0].model_id) if recs else []
+    if not flags:
         return "?"
     used = sorted({("colour" if k == "color" else k) for k, v in flags if v}, reverse=True)
     return "+".join(used) or "none"
+
+
+def _method_flags(model_id: str) -> List[tuple]:
+    """A zoo model id is ``arch.method[.tag]``: the training method declares its labels."""
+    from ..train import METHODS
+
+    parts = model_id.split(".")
+    if model_id.startswith(SUBMISSION_PREFIX) or len(parts) < 2 or parts[1] not in METHODS:
+        return []
+    method = METHODS.get(parts[1])
+    return [("group", bool(method.uses_group_labels)), ("color", bool(method.uses_color_labels))]
 
 
 def overall_rows(records: Sequence[Record]) -> List[Dict]:
