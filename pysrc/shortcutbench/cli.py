@@ -29,7 +29,7 @@ def _add_common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help=f"where records.sqlite, tables and figures go (default: {DEFAULT_OUT}/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="track-specific protocol override (see the track's docs); recorded in every record")
+                   help="track-specific protocol override (see the track's docs; TRACK.KEY=VALUE for one track only); recorded in every record")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +96,7 @@ def _add_submit_parser(sub) -> None:
                    help="protocol preset to evaluate under (default: full, the committed tables' protocol)")
     s.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
     s.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="track protocol override")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="track protocol override (TRACK.KEY=VALUE for one track only)")
     s.add_argument("--time-limit", type=float, default=3600.0, metavar="S", help="per-track limit in seconds (default 3600)")
     s.add_argument("--validate-only", action="store_true", help="run the checks, print them, evaluate nothing")
     s.add_argument("--export-zoo", default=None, metavar="ARCH.METHOD",
@@ -176,7 +176,7 @@ def cmd_run(args) -> int:
     for track in tracks:
         t0 = time.perf_counter()
         n = 0
-        for record in track.run(ctx):
+        for record in track.run(ctx.for_track(track.name)):
             if main_rank:
                 store.put([record])  # each record lands atomically as soon as it exists
             n += 1

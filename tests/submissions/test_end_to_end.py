@@ -1,6 +1,6 @@
 """The worked example end to end: a zoo model exported as a submission gets the zoo model's
-numbers on the shortcut track, appears on every table and on the static site, and the site works
-in a real (headless Chromium) browser."""
+numbers on every track that accepts submissions, appears on every table and on the static site,
+and the site works in a real (headless Chromium) browser."""
 import csv
 import functools
 import http.server
@@ -15,28 +15,69 @@ import pytest
 
 from shortcutbench.cli import main
 from shortcutbench.results import Store
+from shortcutbench.submissions import select_tracks
+from shortcutbench.tracks import TRACKS as REGISTRY
 
 SUB = "sub.lazy_cnn.erm.seed0"
-NOT_EVALUATED = {"history", "train_time_s", "epochs", "method", "rho", "sweep", "hard_val_acc"}  # training and selection facts of zoo records
+ZOO = "lazy_cnn.erm"
+# training and selection facts of zoo records (a submission has no training run here)
+NOT_EVALUATED = {"history", "train_time_s", "epochs", "method", "rho", "sweep", "hard_val_acc"}
+TIMINGS = {"seconds", "time_s"}  # wall clock of a measurement, not a measured value
+LABELS = {"uses_group_labels", "uses_color_labels"}  # declared by the card, stored with every submission record
+# The quick presets, shrunk where a track allows it (TRACK.key: that track only), and the same
+# options for the zoo runs and the submission: ERM is the only zoo model (attack's 7→3 reference
+# set, invariance's defences), the attack grid is one ℓ∞ and one ℓ2 radius on 20 images a split.
+SETS = ["shortcut.methods=erm", "shortcut.sweep=0", "attack.models=erm", "attack.n_per_split=20",
+        "attack.linf_eps=0.1", "attack.l2_eps=1.0", "attack.n_min_eps=3", "invariance.models=erm"]
+# every built-in track that accepts submissions (other test modules register dummy tracks in this
+# process, which the submission's worker subprocess does not know)
+TRACKS = [n for n in select_tracks(["all"]) if REGISTRY.get(n).__module__.startswith("shortcutbench.")]
+
+
+def _sets():
+    return [a for kv in SETS for a in ("--set", kv)]
 
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     out = root / "lb"
-    assert main(["run", "shortcut", "--out", str(out), "--set", "methods=erm", "--set", "sweep=0"]) == 0
+    for track in TRACKS:
+        assert main(["run", track, "--out", str(out), *_sets()]) == 0
     assert main(["submit", "--export-zoo", "lazy_cnn.erm", "--seed", "0", str(root / "example")]) == 0
-    assert main(["submit", str(root / "example"), "--tracks", "shortcut", "--profile", "quick", "--out", str(out)]) == 0
+    assert main(["submit", str(root / "example"), "--tracks", *TRACKS, "--profile", "quick", "--out", str(out),
+                 *_sets()]) == 0
     assert main(["leaderboard", "--html", "--out", str(out)]) == 0
     return out
 
 
-def test_exported_zoo_model_gets_the_zoo_numbers(board):
-    zoo, sub = sorted(Store.in_dir(board).query("shortcut"), key=lambda r: r.model_id)
-    assert (zoo.model_id, sub.model_id) == ("lazy_cnn.erm", SUB)
-    assert (zoo.protocol, zoo.data_fingerprint) == (sub.protocol, sub.data_fingerprint)
-    assert {k: v for k, v in zoo.metrics.items() if k not in NOT_EVALUATED} == sub.metrics
-    assert sub.config["submission"]["hash"] and sub.config["submission"]["uses_group_labels"] is False
+def _measured(obj):
+    """The metrics without wall-clock timings (recursively)."""
+    if isinstance(obj, dict):
+        return {k: _measured(v) for k, v in obj.items() if k not in TIMINGS}
+    if isinstance(obj, list):
+        return [_measured(v) for v in obj]
+    return obj
+
+
+def test_every_submission_track_runs():
+    assert {"shortcut", "attack", "invariance"} <= set(TRACKS)
+
+
+@pytest.mark.parametrize("track", TRACKS)
+def test_exported_zoo_model_gets_the_zoo_numbers(board, track):
+    recs = {r.model_id: r for r in Store.in_dir(board).query(track)}
+    assert set(recs) == {ZOO, SUB}, track
+    zoo, sub = recs[ZOO], recs[SUB]
+    assert (zoo.protocol, zoo.data_fingerprint, zoo.profile) == (sub.protocol, sub.data_fingerprint, sub.profile)
+    assert zoo.config["protocol"] == sub.config["protocol"]  # same preset, same overrides
+    expected = {k: v for k, v in zoo.metrics.items() if k not in NOT_EVALUATED}
+    got = {k: v for k, v in sub.metrics.items() if k in expected or k not in LABELS}
+    assert set(got) == set(expected), track
+    for key in expected:
+        assert _measured(got[key]) == _measured(expected[key]), (track, key)
+    assert sub.metrics["uses_group_labels"] is False and sub.metrics["uses_color_labels"] is False
+    assert sub.config["submission"]["hash"]
 
 
 def _rows(path):
@@ -44,21 +85,40 @@ def _rows(path):
         return {r["model"]: r for r in csv.DictReader(f)}
 
 
+# table columns that are not an evaluation of the model: its name, wall clock, training facts
+NOT_COMPARED = {"model", "train time (s)", "NSPGD time (s)", "epochs", "epochs to >70% hard", "Δ hard vs ERM (paired)"}
+TRAINING_TABLES = {"shortcut_selection.csv"}  # model selection over training checkpoints
+
+
+def _cells(rows, model):
+    return [{k: v for k, v in r.items() if k not in NOT_COMPARED} for r in rows if r["model"] == model]
+
+
 def test_example_on_every_table_with_the_same_numbers(board):
     shortcut = _rows(board / "shortcut.csv")
     for col in ("easy acc", "hard acc", "gap (pp)", "worst-group acc", "colour-following", "labels used"):
-        assert shortcut[SUB][col] == shortcut["lazy_cnn.erm"][col], col
+        assert shortcut[SUB][col] == shortcut[ZOO][col], col
     assert shortcut[SUB]["train time (s)"] == "–"
-    probe = _rows(board / "shortcut_recolor_probe.csv")
-    assert {k: v for k, v in probe[SUB].items() if k != "model"} == \
-           {k: v for k, v in probe["lazy_cnn.erm"].items() if k != "model"}
+    assert shortcut[SUB]["Δ hard vs ERM (paired)"] == "0.0 (n=1)"  # paired against the model it came from
+    tables = sorted(p.name for p in board.glob("*.csv") if p.name not in TRAINING_TABLES | {"overall.csv"})
+    assert {"shortcut.csv", "attack.csv", "attack_min_eps.csv", "invariance.csv"} <= set(tables)
+    for name in tables:  # every per-track table: the example's rows equal the zoo model's, cell by cell
+        with open(board / name) as f:
+            rows = list(csv.DictReader(f))
+        assert _cells(rows, SUB) and _cells(rows, SUB) == _cells(rows, ZOO), name
     overall = _rows(board / "overall.csv")
-    assert overall[SUB]["shortcut: hard_acc"] == overall["lazy_cnn.erm"]["shortcut: hard_acc"]
-    assert overall[SUB]["rank"] == overall["lazy_cnn.erm"]["rank"]  # equal merit, equal rank
+    heads = [c for c in overall[ZOO] if ": " in c]
+    assert heads == ["attack: standard robust acc, easy, linf 0.1", "invariance: 1 - NSPGD success", "shortcut: hard_acc"]
+    assert overall[ZOO]["labels used"] == "none"  # declared by the zoo's shortcut records
+    for col in heads + ["score", "rank", "protocols", "labels used"]:
+        assert overall[SUB][col] == overall[ZOO][col], col  # equal merit, equal rank
+    assert "partial" not in overall[ZOO]["score"] and overall[ZOO]["rank"] == "1"
     assert overall[SUB]["kind"] == "submission" and overall[SUB]["sanity checks"] == "passed"
-    assert overall["lazy_cnn.erm"]["protocols"] == "shortcut.quick.v2 (1 seed)"
+    assert overall[ZOO]["protocols"] == "attack.quick.v1 (1 seed); invariance.quick.v1 (1 seed); shortcut.quick.v2 (1 seed)"
     site = (board / "site" / "index.html").read_text()
     assert f"models/{SUB}.html" in site and (board / "site" / "models" / f"{SUB}.html").is_file()
+    for track in TRACKS:
+        assert (board / "site" / f"track-{track}.html").is_file()
 
 
 # ------------------------------------------------------------------ the site in a real browser
@@ -111,7 +171,9 @@ def test_tables_render_and_sort(server, board):
 
 
 def test_every_figure_loads(server, board):
-    pages = ["index.html", "track-shortcut.html"] + [f"models/{p.name}" for p in (board / "site" / "models").iterdir()]
+    site = board / "site"
+    pages = ["index.html"] + sorted(p.name for p in site.glob("track-*.html")) + \
+            sorted(f"models/{p.name}" for p in (site / "models").iterdir())
     n_images = 0
     for page in pages:
         _Handler.served.clear()
@@ -126,4 +188,4 @@ def test_every_figure_loads(server, board):
             path = str(Path(base) / src).replace("/models/..", "")
             assert statuses.get(path) == 200, (page, src, statuses)
         n_images += total
-    assert n_images >= 5  # 3 figures on the track page, 2 on lazy_cnn.erm's page, 1 on the submission's
+    assert n_images >= 10  # the track pages' figures, and each model page's own

@@ -53,3 +53,50 @@ def test_options_override_protocol():
 
     p = protocol_for(RunContext(options={"n_per_split": "7", "linf_eps": "0.1,0.2"}))
     assert p.n_per_split == 7 and p.linf_eps == (0.1, 0.2)
+
+
+def test_models_option_chooses_the_zoo():
+    from shortcutbench.tracks.attack import model_methods
+
+    assert model_methods(RunContext()) == ("erm", "pgd_at", "fgsm_at")
+    assert model_methods(RunContext(options={"models": "erm"})) == ("erm",)
+    assert set(model_methods(RunContext(options={"models": "all"}))) >= {"erm", "dfr", "pgd_at", "fgsm_at"}
+    import pytest
+
+    from shortcutbench.errors import UsageError
+    with pytest.raises(UsageError, match="nope"):
+        model_methods(RunContext(options={"models": "erm,nope"}))
+
+
+class _Sevens(torch.nn.Module):
+    """Says 7 (P ≈ 0.94) where the image is brighter than ``t`` (t = -1: always), else 0."""
+
+    def __init__(self, t: float):
+        super().__init__()
+        self.t = t
+
+    def forward(self, x):
+        bright = (x.mean(dim=(1, 2, 3)) - self.t).clamp(-0.2, 0.2) * 25 + 5  # 10 when bright, 0 when dark
+        logits = torch.zeros(x.shape[0], 10) + x.flatten(1)[:, :10]  # depends on x: gradients flow
+        logits[:, 7] = logits[:, 7] + bright
+        logits[:, 0] = logits[:, 0] + 10 - bright
+        return logits
+
+
+def test_evaluate_attacks_the_reference_images(monkeypatch):
+    """A model evaluated alone (a submission) gets the 7→3 study on the images selected over the
+    run's zoo models, not on its own selection: the zoo's code path and image set."""
+    from shortcutbench.tracks import attack
+
+    data = colored_mnist()
+    sevens = data["hard"].images((data["hard"].digit == 7).nonzero().squeeze(1))
+    zoo = [_Sevens(-1.0), _Sevens(float(sevens.mean(dim=(1, 2, 3)).median()))]
+    monkeypatch.setitem(attack.PROTOCOLS, "quick", __import__("dataclasses").replace(TINY, splits=("hard",), linf_eps=(0.05,), l2_eps=()))
+    track = TRACKS.get("attack")()
+    monkeypatch.setattr(track, "_zoo", lambda ctx, p, data: [(None, type("E", (), {"model": m})) for m in zoo])
+    ref_split, ref = fair_selection(zoo, TINY, data)
+    own_split, own = fair_selection(zoo[:1], TINY, data)
+    assert ref_split == own_split == "hard" and len(ref) == len(own) == TINY.n_min_eps
+    assert ref.tolist() != own.tolist()  # the test can tell them apart
+    got = track.evaluate(zoo[0], RunContext())["min_eps"]
+    assert (got["split"], got["indices"]) == (ref_split, ref.tolist())

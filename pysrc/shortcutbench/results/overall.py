@@ -1,7 +1,8 @@
 """The overall table: one row per model across every track, from stored records only.
 
 Ranking rule (printed under the table): each track that declares a ``headline_metric`` (a value
-in [0, 1], higher is better) contributes the model's mean of that metric over its seeds, under
+in [0, 1], higher is better, read from a record by ``Track.headline`` as its ``headline_rule``
+says) contributes the model's mean of that value over its seeds, under
 the most thorough profile stored for it. Models that have every headline track come first, by
 the unweighted mean of their headline values (descending); models missing some follow, by the
 number of headline tracks they have, then by the mean over those. Ties: model id. Unlike a single
@@ -21,11 +22,27 @@ SUBMISSION_PREFIX = "sub."
 
 
 def _labels(recs: Sequence[Record]) -> str:
-    flags = [(k, r.metrics.get(f"uses_{k}_labels")) for r in recs for k in ("group", "color")]
-    if any(v is None for _, v in flags):
+    """Labels the model was trained with, from the records that declare them (the shortcut track's
+    zoo records and every submission record; other tracks' zoo records do not carry the flags)."""
+    flags = [(k, r.metrics[f"uses_{k}_labels"]) for r in recs for k in ("group", "color")
+             if r.metrics.get(f"uses_{k}_labels") is not None]
+    if not flags:
+        flags = _method_flags(recs[0].model_id) if recs else []
+    if not flags:
         return "?"
     used = sorted({("colour" if k == "color" else k) for k, v in flags if v}, reverse=True)
     return "+".join(used) or "none"
+
+
+def _method_flags(model_id: str) -> List[tuple]:
+    """A zoo model id is ``arch.method[.tag]``: the training method declares its labels."""
+    from ..train import METHODS
+
+    parts = model_id.split(".")
+    if model_id.startswith(SUBMISSION_PREFIX) or len(parts) < 2 or parts[1] not in METHODS:
+        return []
+    method = METHODS.get(parts[1])
+    return [("group", bool(method.uses_group_labels)), ("color", bool(method.uses_color_labels))]
 
 
 def overall_rows(records: Sequence[Record]) -> List[Dict]:
@@ -39,15 +56,14 @@ def overall_rows(records: Sequence[Record]) -> List[Dict]:
     headline_tracks = sorted(t for t in by_track if TRACKS.get(t).headline_metric)
     models: Dict[str, Dict] = {}
     for track, recs in sorted(by_track.items()):
-        metric = TRACKS.get(track).headline_metric
+        spec = TRACKS.get(track)()
         per_model: Dict[str, List[Record]] = {}
         for r in select_profile(recs):
             per_model.setdefault(r.model_id, []).append(r)
         for model_id, mrecs in per_model.items():
             row = models.setdefault(model_id, {"model": model_id, "tracks": {}, "records": []})
             row["records"] += mrecs
-            values = [r.metrics.get(metric) for r in mrecs] if metric else []
-            values = [v for v in values if isinstance(v, (int, float))]
+            values = [v for v in map(spec.headline, mrecs) if v is not None] if spec.headline_metric else []
             row["tracks"][track] = {"protocol": mrecs[0].protocol, "profile": mrecs[0].profile, "seeds": len(mrecs),
                                     "headline": mean_se(values) if values else None}
     for row in models.values():
@@ -92,7 +108,11 @@ def overall_table(records: Sequence[Record]) -> Table:
         "metrics (each in %, higher is better, mean over the model's seeds); then models missing tracks, by how "
         "many they have, then by the mean over those (marked partial); equal merit, equal rank. A missing track never counts as zero.",
         "Headline cells: mean ± standard error over seeds (ddof = 1) under the most thorough profile stored for "
-        "that model; `protocols` names the frozen preset of each track that produced the row.",
+        "that model; `protocols` names the frozen preset of each track that produced the row. Per track: " +
+        "; ".join(f"**{t}**: {TRACKS.get(t).headline_rule}" for t in head) + ".",
+        "Tracks without a headline (they do not score a submitted classifier, or have no better-is-higher "
+        "value): " + (", ".join(t for t in tracks if t not in head) or "none") + "; they appear in `tracks` and "
+        "`protocols` only.",
         "Sanity checks: a submission is stored only after it passed every validation check of `shortcutbench "
         "submit` (manifest, weights match, [B,3,28,28] in [0,1] → logits [B,10], finite, deterministic, logits "
         "not probabilities, weights unchanged, tracks exist) and its weights were unchanged after every track.",

@@ -73,14 +73,14 @@ def run_submission(sub: Submission, track_names: Sequence[str], ctx: RunContext,
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
                                                                      os.environ.get("PYTHONPATH")]))}
     for name in progress(track_names, desc=f"submit {sub.model_id}"):
-        track = TRACKS.get(name)()
-        rid = submission_record(track, sub, ctx, {}).record_id
+        track, tctx = TRACKS.get(name)(), ctx.for_track(name)
+        rid = submission_record(track, sub, tctx, {}).record_id
         if store.has(rid):
             log(f"{name}: already stored (record {rid}), skipped")
             continue
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(worker_command(sub, name, ctx), env=env, timeout=time_limit_s)
+            proc = subprocess.run(worker_command(sub, name, tctx), env=env, timeout=time_limit_s)
         except subprocess.TimeoutExpired:
             log(f"{name}: stopped after the time limit of {time_limit_s:g} s; nothing stored")
             failed.append(name)
@@ -103,7 +103,7 @@ def evaluate_in_process(sub: Submission, track_name: str, ctx: RunContext, expec
     if expected_hash is not None and sub.hash != expected_hash:
         raise UsageError(f"submission {str(sub.root)!r} changed on disk during the run (hash {sub.hash}, "
                          f"expected {expected_hash})")
-    track = TRACKS.get(track_name)()
+    track, ctx = TRACKS.get(track_name)(), ctx.for_track(track_name)
     model = load_model(sub)
     before = state_fingerprint(model)
     t0 = time.perf_counter()
@@ -123,7 +123,7 @@ def run_submission_distributed(sub: Submission, track_names: Sequence[str], ctx:
     from ..tracks import TRACKS
 
     store = Store.in_dir(ctx.out_dir)
-    ids = {name: submission_record(TRACKS.get(name)(), sub, ctx, {}).record_id for name in track_names}
+    ids = {name: submission_record(TRACKS.get(name)(), sub, ctx.for_track(name), {}).record_id for name in track_names}
     todo = [name for name in track_names if not store.has(ids[name])]  # decided before rank 0 writes anything
     for name in track_names:
         rid = ids[name]

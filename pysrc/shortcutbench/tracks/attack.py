@@ -2,9 +2,12 @@
 model — untargeted robust accuracy under FGSM, PGD-40 and the AutoAttack-style ``standard``
 cascade at several ℓ∞ and ℓ2 radii, and the targeted 7→3 minimal-ε study of seed 000 §7.
 
-Models: the shortcut protocol's zoo (ERM and whatever mitigation methods it lists) plus the
-adversarially trained ``pgd_at`` and ``fgsm_at``. Inputs: fixed, class- and colour-stratified
-subsets of the hard split (every digit in a non-dominant colour) and of the easy split.
+Models: ERM and the adversarially trained ``pgd_at`` and ``fgsm_at`` (``--set models=a,b``
+names other zoo methods, ``models=all`` every method of the shortcut protocol plus the AT
+models). Inputs: fixed, class- and colour-stratified subsets of the hard split (every digit in a
+non-dominant colour) and of the easy split. The 7→3 study attacks the images every *reference*
+model (the zoo models of the run) classifies confidently; a submitted model is attacked on the
+same images, so zoo entries and submissions share one code path (``evaluate``) and one image set.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from ..results import plots
 from ..results.record import Record, make_record
 from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
+from ..train import METHODS
 from ..utils.config import config_from_strings
 from ..zoo import ZooSpec, load_or_train
 from . import shortcut
@@ -36,6 +40,12 @@ AT_METHODS = ("pgd_at", "fgsm_at")
 AT_EPOCHS = 10  # adversarial training converges slower: at the shortcut protocol's 4 epochs fgsm_at
 # never predicts some classes (easy acc 0.59); at 10 it reaches ERM's easy accuracy
 BASELINE = "lazy_cnn.erm"
+# The zoo models of a run unless `--set models=...`: ERM and the AT models, the three models of
+# the committed attack.full.v1 records (every shortcut mitigation would make 15 models, ~2 h of
+# attacks on 2 cores; `models=all` runs them).
+DEFAULT_MODELS = ("erm",) + AT_METHODS
+RUN_OPTIONS = ("models",)  # options that choose the zoo, not the frozen protocol
+HEADLINE = ("easy", "linf", 0.1, "standard")  # (split, norm, ε, attack) of the overall table's attack column
 
 
 @dataclass(frozen=True)
@@ -76,17 +86,28 @@ PROTOCOLS: Dict[str, AttackProtocol] = {
 
 
 def protocol_for(ctx: RunContext) -> AttackProtocol:
-    return config_from_strings(AttackProtocol, ctx.options, PROTOCOLS[ctx.profile]) if ctx.options else PROTOCOLS[ctx.profile]
+    opts = {k: v for k, v in ctx.options.items() if k not in RUN_OPTIONS}
+    return config_from_strings(AttackProtocol, opts, PROTOCOLS[ctx.profile]) if opts else PROTOCOLS[ctx.profile]
 
 
-def model_specs(profile: str, seeds: List[int]) -> List[ZooSpec]:
-    """The shortcut protocol's zoo entries (ERM + listed mitigations) and the AT models."""
+def model_methods(ctx: RunContext) -> Tuple[str, ...]:
+    """`--set models=a,b` (zoo method names), `models=all`, or DEFAULT_MODELS."""
+    value = ctx.options.get("models", "")
+    names = tuple(v.strip() for v in value.split(",") if v.strip()) or DEFAULT_MODELS
+    if names == ("all",):
+        names = shortcut.PROTOCOLS[ctx.profile].methods + AT_METHODS
+    for n in names:
+        METHODS.get(n)  # unknown method: one-line UsageError
+    return tuple(dict.fromkeys(names))
+
+
+def model_specs(profile: str, seeds: List[int], methods: Tuple[str, ...] = DEFAULT_MODELS) -> List[ZooSpec]:
+    """Zoo entries of ``methods``: the shortcut protocol's training config (the same entries the
+    shortcut track trains), AT_EPOCHS for the AT models."""
     sp = shortcut.PROTOCOLS[profile]
-    specs = shortcut.zoo_specs(sp, seeds)
-    have = {s.method for s in specs}
     at_train = replace(sp.train, epochs=AT_EPOCHS)
-    specs += [ZooSpec(arch=sp.arch, method=m, train=at_train, seed=s) for m in AT_METHODS if m not in have for s in seeds]
-    return specs
+    return [ZooSpec(arch=sp.arch, method=m, train=at_train, seed=s) if m in AT_METHODS else shortcut.zoo_spec(sp, m, s)
+            for m in methods for s in seeds]
 
 
 def subset(split, n: int) -> torch.Tensor:
@@ -176,30 +197,53 @@ def min_eps_study(model: nn.Module, p: AttackProtocol, data, split_name: str, id
 class AttackTrack(Track):
     name = "attack"
     title = "Attack track: robust accuracy under FGSM, PGD-40 and the standard cascade"
+    # ℓ∞ 0.1: the AT models' training radius (MNIST's customary 0.3 leaves every model here at ~0);
+    # easy subset: on the hard subset robust accuracy is capped by hard accuracy, the shortcut headline
+    headline_metric = "standard robust acc, easy, linf 0.1"
+    headline_rule = (f"robust accuracy under the `standard` cascade (APGD-CE → APGD-T → Square) at ℓ∞ ε = "
+                     f"{HEADLINE[2]:g} on the easy subset (clean-and-robust share)")
+
+    def headline(self, record: Record) -> Optional[float]:
+        split_name, norm, eps, attack = HEADLINE
+        return next((float(r["acc"]) for r in record.metrics.get("robust", ())
+                     if (r["split"], r["norm"], r["eps"], r["attack"]) == (split_name, norm, eps, attack)), None)
+
+    def __init__(self):
+        self._references: Dict[Tuple, Tuple] = {}
+
+    def protocol(self, ctx: RunContext) -> AttackProtocol:
+        return protocol_for(ctx)
+
+    def _zoo(self, ctx: RunContext, p: AttackProtocol, data) -> List[Tuple[ZooSpec, Any]]:
+        specs = model_specs(ctx.profile, ctx.seed_list(p.seeds), model_methods(ctx))
+        return [(s, load_or_train(s, data, evaluate=partial(split_accuracies, data=data), desc="attack")) for s in specs]
+
+    def reference_selection(self, ctx: RunContext, p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
+        """The 7→3 images: fair selection over the run's zoo models (computed once per context)."""
+        key = (ctx.profile, ctx.seeds, ctx.mnist_dir, tuple(sorted(ctx.options.items())))
+        if key not in self._references:
+            self._references[key] = fair_selection([e.model for _, e in self._zoo(ctx, p, data)], p, data)
+        return self._references[key]
 
     def evaluate(self, model, ctx: RunContext):
-        """Robust accuracy + the 7→3 study on the images *this* model classifies confidently."""
+        """Robust accuracy + the 7→3 study on the reference images: what zoo models and
+        submissions alike get."""
         p = protocol_for(ctx)
         data = colored_mnist(ctx.mnist_dir, p.data)
         model.eval()
-        split_name, idx = fair_selection([model], p, data)
+        split_name, idx = self.reference_selection(ctx, p, data)
         return {**robustness(model, p, data), "min_eps": min_eps_study(model, p, data, split_name, idx)}
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         p = protocol_for(ctx)
         data = colored_mnist(ctx.mnist_dir, p.data)
-        specs = model_specs(ctx.profile, ctx.seed_list(p.seeds))
-        entries = [(s, load_or_train(s, data, evaluate=partial(split_accuracies, data=data), desc="attack"))
-                   for s in specs]
-        split_name, idx = fair_selection([e.model for _, e in entries], p, data)
+        entries = self._zoo(ctx, p, data)
         for spec, entry in entries:
             t0 = time.perf_counter()
-            model = entry.model.eval()
-            metrics = {**robustness(model, p, data), "min_eps": min_eps_study(model, p, data, split_name, idx),
-                       "train_time_s": entry.train_time_s}
+            metrics = {**self.evaluate(entry.model, ctx), "train_time_s": entry.train_time_s}
             yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, p.name, metrics,
                               {"protocol": asdict(p), "zoo_key": entry.key, "data_source": data.source,
-                               "compared_models": sorted({s.model_id for s in specs})},
+                               "compared_models": sorted({s.model_id for s, _ in entries})},
                               data.fingerprint, time.perf_counter() - t0)
 
     # ---------------------------------------------------------------- rendering
@@ -303,8 +347,9 @@ class AttackTrack(Track):
             figures.append(str(path.relative_to(fig_dir.parent.parent)))
         notes = [
             f"Seed 000 §7: targeted {src}→{tgt}, success = argmax = {tgt} with P({tgt}) ≥ {kappa}, ℓ∞, ε ≤ {eps_max}. "
-            f"Fair selection: the first {proto.get('n_min_eps')} images of digit {src} that every compared model "
-            f"classifies as {src} with confidence ≥ {proto.get('select_conf')}, from the hard split, or from the easy "
+            f"Fair selection: the first {proto.get('n_min_eps')} images of digit {src} that every compared zoo model "
+            f"classifies as {src} with confidence ≥ {proto.get('select_conf')} (a submission is attacked on the same "
+            f"images and does not join the selection), from the hard split, or from the easy "
             f"split when fewer than 5 qualify on the hard split (used here: **{split_used}**).",
             f"ε_min per sample: APGD (targeted CE = log P({tgt}), {proto.get('apgd_steps')} it., "
             f"{proto.get('min_eps_restarts')} restarts) at ε_max, then {proto.get('min_eps_steps')} bisection levels "

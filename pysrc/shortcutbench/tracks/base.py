@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -29,6 +29,20 @@ class RunContext:
     def seed_list(self, default: int) -> List[int]:
         return list(range(self.seeds if self.seeds is not None else default))
 
+    def for_track(self, track: str) -> "RunContext":
+        """The options one track sees: ``TRACK.key=value`` goes to TRACK only (prefix dropped, and
+        it wins over a plain ``key=value``), a plain key to every track; so one ``submit`` or
+        ``run all`` can set each track's protocol overrides."""
+        plain, scoped = {}, {}
+        for k, v in self.options.items():
+            head, dot, rest = k.partition(".")
+            if dot and head in TRACKS:
+                if head == track:
+                    scoped[rest] = v
+            else:
+                plain[k] = v
+        return replace(self, options={**plain, **scoped})
+
 
 class Track(abc.ABC):
     """A track evaluates *models*: ``evaluate(model, ctx)`` is the one code path that zoo entries
@@ -40,15 +54,22 @@ class Track(abc.ABC):
     # False for tracks that cannot score an arbitrary [B,3,28,28] → [B,10] classifier (e.g. a track
     # about its own models); `shortcutbench submit` then skips them.
     accepts_submissions: bool = True
-    # Metric key (in [0, 1], higher is better) that represents this track in the overall table
-    # (leaderboard/overall.md); None leaves the track out of the overall ranking.
+    # Name of the value (in [0, 1], higher is better) that represents this track in the overall
+    # table (leaderboard/overall.md), ``headline_rule`` says how it is read from a record (printed
+    # under the table); None leaves the track out of the overall ranking.
     headline_metric: Optional[str] = None
+    headline_rule: str = ""
 
     def protocol(self, ctx: "RunContext") -> Any:
         """The frozen protocol preset of ``ctx.profile`` (by convention the module's ``PROTOCOLS``
         dict of frozen dataclasses with a versioned ``name``); None when the track has none."""
         presets = getattr(sys.modules[type(self).__module__], "PROTOCOLS", {})
         return presets.get(ctx.profile)
+
+    def headline(self, record: Record) -> Optional[float]:
+        """The record's headline value; default: ``metrics[headline_metric]`` (None when absent)."""
+        v = record.metrics.get(self.headline_metric) if self.headline_metric else None
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
     @abc.abstractmethod
     def evaluate(self, model: nn.Module, ctx: RunContext) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ import base64
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import torch
 
@@ -143,14 +143,34 @@ def _thresholded(model, data, protocol, gen) -> Dict[str, float]:
 class InvarianceTrack(Track):
     name = "invariance"
     title = "Invariance track: NSPGD equi-confidence attacks (seed 004)"
+    # NSPGD success = the attack reached the target image (SSIM distance < threshold) while the
+    # source confidence stayed put: excessive invariance, lower is better, so 1 − success
+    headline_metric = "1 - NSPGD success"
+    headline_rule = ("1 − NSPGD success: share of the 90 × sources (target, source) pairs whose final image "
+                     "stays farther than the protocol's SSIM threshold from the target image (first projection)")
+
+    def headline(self, record: Record) -> Optional[float]:
+        proj = (record.config.get("protocol", {}).get("projections") or ["halfspace"])[0]
+        success = record.metrics.get(proj, {}).get("success")
+        return None if success is None else 1.0 - float(success)
+
+    def protocol(self, ctx: RunContext) -> InvarianceProtocol:
+        return self._protocol(ctx)
 
     def _protocol(self, ctx: RunContext) -> InvarianceProtocol:
         p = PROTOCOLS[ctx.profile]
         opts = {k: v for k, v in ctx.options.items() if k != "cifar_dir"}
         if "projection" in opts:
             p = InvarianceProtocol(**{**p.__dict__, "projections": tuple(opts.pop("projection").split("+"))})
+        if "models" in opts:  # `--set models=erm,ccat.at50`: a subset of the preset's defences
+            keep = [m.strip() for m in opts.pop("models").split(",") if m.strip()]
+            names = {".".join(filter(None, (d.method, d.tag))): d for d in p.defences}
+            unknown = [m for m in keep if m not in names]
+            if unknown:
+                raise UsageError(f"invariance: unknown model(s) {unknown} (defences: {', '.join(names)})")
+            p = InvarianceProtocol(**{**p.__dict__, "defences": tuple(names[m] for m in keep)})
         if opts:
-            raise UsageError(f"invariance track has no option(s) {sorted(opts)}; known: projection, cifar_dir")
+            raise UsageError(f"invariance track has no option(s) {sorted(opts)}; known: projection, models, cifar_dir")
         for proj in p.projections:
             NSPGDConfig(projection=proj)  # validates the name
         return p

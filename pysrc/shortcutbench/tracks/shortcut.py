@@ -110,6 +110,8 @@ class ShortcutTrack(Track):
     name = "shortcut"
     title = "Shortcut track: Colored-MNIST, easy vs hard"
     headline_metric = "hard_acc"
+    headline_rule = ("hard-split accuracy (every held-out digit in each of its 9 non-dominant colours): "
+                     "the share a colour-following model gets wrong")
 
     def evaluate(self, model, ctx: RunContext):
         return shortcut_metrics(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))

@@ -1,0 +1,58 @@
+"""The overall table reads each track's headline through Track.headline and ranks by the rule."""
+from shortcutbench.results.overall import overall_rows, overall_table
+from shortcutbench.results.record import make_record
+
+
+def _attack(model, acc_easy_01, seed=0):
+    robust = [{"split": s, "norm": "linf", "eps": e, "attack": a, "acc": acc_easy_01 if (s, e, a) == ("easy", 0.1, "standard") else 0.5,
+               "clean": 1.0} for s in ("hard", "easy") for e in (0.05, 0.1) for a in ("fgsm", "standard")]
+    return make_record("attack", model, seed, "full", "attack.full.v1", {"robust": robust}, {}, "fp", 0.0)
+
+
+def _invariance(model, success):
+    return make_record("invariance", model, 0, "full", "invariance.full.v1", {"halfspace": {"success": success}},
+                       {"protocol": {"projections": ["halfspace"]}}, "fp", 0.0)
+
+
+def _shortcut(model, hard):
+    return make_record("shortcut", model, 0, "full", "shortcut.full.v2", {"hard_acc": hard}, {}, "fp", 0.0)
+
+
+def test_headline_per_track_and_ranking():
+    recs = [_attack("a", 0.4), _attack("a", 0.6, seed=1), _invariance("a", 0.9), _shortcut("a", 0.2),
+            _attack("b", 0.0), _invariance("b", 0.5), _shortcut("b", 0.8),
+            _shortcut("c", 1.0)]  # c: one of three headline tracks, so it ranks after complete rows
+    rows = {r["model"]: r for r in overall_rows(recs)}
+    a = rows["a"]["tracks"]
+    assert abs(a["attack"]["headline"][0] - 0.5) < 1e-12 and a["attack"]["seeds"] == 2  # mean over seeds
+    assert abs(a["invariance"]["headline"][0] - 0.1) < 1e-12  # 1 − NSPGD success
+    assert abs(rows["a"]["score"] - (0.5 + 0.1 + 0.2) / 3) < 1e-12
+    assert abs(rows["b"]["score"] - (0.0 + 0.5 + 0.8) / 3) < 1e-12
+    assert [r["model"] for r in overall_rows(recs)] == ["b", "a", "c"]
+    assert not rows["c"]["complete"] and rows["c"]["covered"] == 1
+
+
+def test_missing_headline_value_is_not_zero():
+    recs = [make_record("attack", "a", 0, "full", "attack.x", {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
+            _attack("b", 0.1), _shortcut("b", 0.3)]
+    rows = {r["model"]: r for r in overall_rows(recs)}
+    assert rows["a"]["tracks"]["attack"]["headline"] is None and rows["a"]["covered"] == 1
+    assert rows["b"]["complete"] and not rows["a"]["complete"]
+
+
+def test_notes_document_every_headline():
+    table = overall_table([_attack("a", 0.4), _invariance("a", 0.9), _shortcut("a", 0.2)])
+    assert table.columns[4:7] == ["attack: standard robust acc, easy, linf 0.1", "invariance: 1 - NSPGD success",
+                                  "shortcut: hard_acc"]
+    text = " ".join(table.notes)
+    assert "ℓ∞ ε = 0.1 on the easy subset" in text and "1 − NSPGD success" in text and "hard-split accuracy" in text
+
+
+def test_labels_from_records_else_from_the_zoo_method():
+    recs = [_attack("lazy_cnn.pgd_at", 0.9), _attack("lazy_cnn.dfr", 0.1), _attack("lt/ext-full", 0.1),
+            _attack("lazy_cnn.erm", 0.4), make_record("shortcut", "lazy_cnn.erm", 0, "full", "s", {"hard_acc": 0.1,
+            "uses_group_labels": True, "uses_color_labels": False}, {}, "fp", 0.0)]  # the record's declaration wins
+    table = overall_table(recs)
+    col = table.columns.index("labels used")
+    labels = {row[1]: row[col] for row in table.rows}
+    assert labels == {"lazy_cnn.pgd_at": "none", "lazy_cnn.dfr": "group", "lt/ext-full": "?", "lazy_cnn.erm": "group"}
