@@ -3,7 +3,10 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
@@ -11,9 +14,10 @@
 
 // Per sample s: the Gram matrix of the rows [J_s; v_s] in double (J J^T and J v together), a small
 // k x k solve for c = (J J^T)^+ J v, then u = v - J^T c. Cost is dominated by the Gram matrix
-// ((k+1)(k+2)/2 dot products of length n, in 4 x 4 tiles of rows, see gram_tiles). The solve is a
-// diagonally pivoted Cholesky factorisation whose rank decision is certified against the eigenvalue rule (see cholesky_solve);
-// where the certificate fails, a Jacobi eigen-decomposition applies the rule exactly.
+// ((k+1)(k+2)/2 dot products of length n, by blocks of rows, see gram_blocks). The solve is a
+// diagonally pivoted Cholesky factorisation whose rank decision is certified against the eigenvalue
+// rule (see cholesky_solve); where the certificate fails, a Jacobi eigen-decomposition applies the
+// rule exactly.
 
 namespace {
 
@@ -74,7 +78,7 @@ void eigen_solve(double* G, double* q, const double* b, int64_t k, double rcond,
   }
 }
 
-// Fast path of eigen_solve. Diagonally pivoted Cholesky G[pi, pi] = [L; M] [L; M]^T stops at rank r
+// Fast path of eigen_solve. Diagonally pivoted Cholesky G[pi, pi] = [L; M] [L; M]^T + [0 0; 0 S] stops at rank r
 // when every remaining Schur-complement diagonal is <= tol; the trace s of that complement bounds
 // the eigenvalues the rule drops (lambda_{r+1}(G) <= ||S|| <= s), and Cauchy interlacing bounds the
 // ones it keeps (lambda_r(G) >= lambda_min(L L^T) >= 1 / ||L^-1||_F^2). With lmax in
@@ -93,38 +97,38 @@ bool cholesky_solve(const double* G, const double* b, int64_t k, double rcond, d
   std::copy(G, G + k * k, A);
   for (int64_t i = 0; i < k; ++i) piv[i] = i;
   int64_t r = 0;
-  for (; r < k; ++r) {  // A[piv[i], piv[j]] for i, j >= r holds the Schur complement
+  for (; r < k; ++r) {  // A = G[pi, pi]: rows/columns >= r hold the Schur complement, A[i][j < r] = L
     int64_t best = r;
     for (int64_t i = r + 1; i < k; ++i)
-      if (A[piv[i] * k + piv[i]] > A[piv[best] * k + piv[best]]) best = i;
-    const double d = A[piv[best] * k + piv[best]];
+      if (A[i * k + i] > A[best * k + best]) best = i;
+    const double d = A[best * k + best];
     if (!(d > tol)) break;
-    std::swap(piv[r], piv[best]);
-    const int64_t p = piv[r];
+    if (best != r) {  // symmetric swap of rows and columns r and best
+      std::swap(piv[r], piv[best]);
+      for (int64_t j = 0; j < k; ++j) std::swap(A[r * k + j], A[best * k + j]);
+      for (int64_t i = 0; i < k; ++i) std::swap(A[i * k + r], A[i * k + best]);
+    }
     const double sd = std::sqrt(d);
-    for (int64_t i = r; i < k; ++i) A[piv[i] * k + p] /= sd;  // column p of the factor: L/M entries
-    for (int64_t i = r + 1; i < k; ++i) {
-      const double li = A[piv[i] * k + p];
-      for (int64_t j = r + 1; j <= i; ++j) {
-        A[piv[i] * k + piv[j]] -= li * A[piv[j] * k + p];
-        A[piv[j] * k + piv[i]] = A[piv[i] * k + piv[j]];
-      }
+    A[r * k + r] = sd;
+    for (int64_t i = r + 1; i < k; ++i) A[i * k + r] /= sd;
+    for (int64_t i = r + 1; i < k; ++i) {  // the whole Schur complement, so later swaps stay valid
+      const double li = A[i * k + r];
+      for (int64_t j = r + 1; j < k; ++j) A[i * k + j] -= li * A[j * k + r];
     }
   }
   double s = 0.0;
-  for (int64_t i = r; i < k; ++i) s += std::max(A[piv[i] * k + piv[i]], 0.0);
+  for (int64_t i = r; i < k; ++i) s += std::max(A[i * k + i], 0.0);
   if (s > 0.5 * rcond * rcond * dmax) return false;
   if (r == 0) return true;
-  // L (r x r): L[i][j] = A[piv[i] * k + piv[j]] for j <= i. Linv by forward substitution.
-  auto L = [&](int64_t i, int64_t j) { return A[piv[i] * k + piv[j]]; };
+  // L (r x r) = A[i][j] for j <= i < r; Linv = L^-1 by forward substitution, column by column.
   double fro = 0.0;
   for (int64_t j = 0; j < r; ++j) {
     for (int64_t i = 0; i < r; ++i) Linv[i * r + j] = 0.0;
-    Linv[j * r + j] = 1.0 / L(j, j);
+    Linv[j * r + j] = 1.0 / A[j * k + j];
     for (int64_t i = j + 1; i < r; ++i) {
       double t = 0.0;
-      for (int64_t q = j; q < i; ++q) t += L(i, q) * Linv[q * r + j];
-      Linv[i * r + j] = -t / L(i, i);
+      for (int64_t q = j; q < i; ++q) t += A[i * k + q] * Linv[q * r + j];
+      Linv[i * r + j] = -t / A[i * k + i];
     }
     for (int64_t i = j; i < r; ++i) fro += Linv[i * r + j] * Linv[i * r + j];
   }
@@ -146,61 +150,89 @@ bool cholesky_solve(const double* G, const double* b, int64_t k, double rcond, d
   return true;
 }
 
-// G (R4 x R4, row-major; the 4 x 4 blocks on and above the diagonal) = M M^T for the R4 rows of M
-// (pointers; R4 a multiple of 4, padding rows point at zeros), accumulated in double: products of
-// float inputs are exact in double. 4 x 4 tiles: 16 independent accumulators fed by 8 loads (each
-// converted once), which keeps the FMA units busy instead of waiting on one reduction chain;
-// simdlen(8): one 8-double vector per accumulator (16 float lanes spill the 16 accumulators).
+// The Gram matrix G = M M^T of R rows (G's upper triangle, row-major with stride ld), accumulated in
+// double (products of float inputs are exact in double), by blocks of at most 4 rows: one pass over
+// the columns per pair of blocks computes exactly the pairs it owns (a x b, or b >= a on the
+// diagonal), with one 8-double vector accumulator per pair kept in registers (<= 16 chains, <= 8
+// loads per step). GCC/Clang vector extensions: 512-bit where the target has it, split otherwise.
+typedef double v8d __attribute__((vector_size(64)));
+
 template <typename scalar_t>
-void gram_tiles(const scalar_t* const* rows, int64_t R4, int64_t n, double* G) {
-  for (int64_t I = 0; I < R4; I += 4) {
-    const scalar_t *x0 = rows[I], *x1 = rows[I + 1], *x2 = rows[I + 2], *x3 = rows[I + 3];
-    for (int64_t J = I; J < R4; J += 4) {
-      const scalar_t *y0 = rows[J], *y1 = rows[J + 1], *y2 = rows[J + 2], *y3 = rows[J + 3];
-      double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-#pragma omp simd simdlen(8) reduction(+ : s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33)
-      for (int64_t p = 0; p < n; ++p) {
-        const double a0 = x0[p], a1 = x1[p], a2 = x2[p], a3 = x3[p];
-        const double b0 = y0[p], b1 = y1[p], b2 = y2[p], b3 = y3[p];
-        s00 += a0 * b0, s01 += a0 * b1, s02 += a0 * b2, s03 += a0 * b3;
-        s10 += a1 * b0, s11 += a1 * b1, s12 += a1 * b2, s13 += a1 * b3;
-        s20 += a2 * b0, s21 += a2 * b1, s22 += a2 * b2, s23 += a2 * b3;
-        s30 += a3 * b0, s31 += a3 * b1, s32 += a3 * b2, s33 += a3 * b3;
-      }
-      double* g = G + I * R4 + J;
-      g[0] = s00, g[1] = s01, g[2] = s02, g[3] = s03;
-      g += R4;
-      g[0] = s10, g[1] = s11, g[2] = s12, g[3] = s13;
-      g += R4;
-      g[0] = s20, g[1] = s21, g[2] = s22, g[3] = s23;
-      g += R4;
-      g[0] = s30, g[1] = s31, g[2] = s32, g[3] = s33;
+inline v8d load8(const scalar_t* p, int64_t m) {  // m <= 8 entries, zero padded
+  typedef scalar_t v8s __attribute__((vector_size(8 * sizeof(scalar_t))));
+  v8s v;
+  if (m == 8) {
+    std::memcpy(&v, p, sizeof v);
+  } else {
+    scalar_t f[8] = {};
+    std::memcpy(f, p, m * sizeof(scalar_t));
+    std::memcpy(&v, f, sizeof v);
+  }
+  return __builtin_convertvector(v, v8d);
+}
+
+template <typename scalar_t>
+inline void store8(scalar_t* p, v8d x, int64_t m) {  // the first m <= 8 entries of x, rounded to scalar_t
+  typedef scalar_t v8s __attribute__((vector_size(8 * sizeof(scalar_t))));
+  const v8s v = __builtin_convertvector(x, v8s);
+  std::memcpy(p, &v, m * sizeof(scalar_t));
+}
+
+template <int A, int BW, bool DIAG, typename scalar_t>  // DIAG: X = Y and A = BW
+void gram_block(const scalar_t* const* X, const scalar_t* const* Y, int64_t n, double* g, int64_t ld) {
+  v8d s[A][BW];
+  for (int a = 0; a < A; ++a)
+    for (int b = 0; b < BW; ++b) s[a][b] = v8d{};
+  auto step = [&](int64_t p, int64_t m) {
+    v8d x[A], y[BW];
+    for (int a = 0; a < A; ++a) x[a] = load8(X[a] + p, m);
+    if (!DIAG)
+      for (int b = 0; b < BW; ++b) y[b] = load8(Y[b] + p, m);
+    for (int a = 0; a < A; ++a)
+      for (int b = DIAG ? a : 0; b < BW; ++b) s[a][b] += x[a] * (DIAG ? x[b] : y[b]);
+  };
+  int64_t p = 0;
+  for (; p + 8 <= n; p += 8) step(p, 8);
+  if (p < n) step(p, n - p);
+  for (int a = 0; a < A; ++a) {
+    for (int b = DIAG ? a : 0; b < BW; ++b) {
+      double t = 0.0;
+      for (int i = 0; i < 8; ++i) t += s[a][b][i];
+      g[a * ld + b] = t;
     }
   }
 }
 
-// Few rows (the half-space case: g and v): the dot products one by one, no padding.
 template <typename scalar_t>
-void gram_pairs(const scalar_t* const* rows, int64_t R, int64_t ld, int64_t n, double* G) {
-  for (int64_t i = 0; i < R; ++i) {
-    for (int64_t j = i; j < R; ++j) {
-      const scalar_t *x = rows[i], *y = rows[j];
-      double d = 0.0;
-#pragma omp simd reduction(+ : d)
-      for (int64_t p = 0; p < n; ++p) d += static_cast<double>(x[p]) * static_cast<double>(y[p]);
-      G[i * ld + j] = d;
-    }
-  }
+using GramBlockFn = void (*)(const scalar_t* const*, const scalar_t* const*, int64_t, double*, int64_t);
+
+// kernels for a x 1 ... a x 4 blocks off the diagonal, and a x a blocks on it
+template <typename scalar_t, int A, int... B1>
+constexpr std::array<GramBlockFn<scalar_t>, 4> block_row(std::integer_sequence<int, B1...>) {
+  return {&gram_block<A, B1 + 1, false, scalar_t>...};
 }
 
-constexpr int64_t kUpdateBlock = 256;  // doubles of u kept in L1 while the rows of J are subtracted
+template <typename scalar_t>
+void gram_blocks(const scalar_t* const* rows, int64_t R, int64_t n, double* G) {
+  using seq = std::make_integer_sequence<int, 4>;
+  static constexpr std::array<std::array<GramBlockFn<scalar_t>, 4>, 4> off = {
+      block_row<scalar_t, 1>(seq{}), block_row<scalar_t, 2>(seq{}), block_row<scalar_t, 3>(seq{}),
+      block_row<scalar_t, 4>(seq{})};
+  static constexpr std::array<GramBlockFn<scalar_t>, 4> diag = {
+      &gram_block<1, 1, true, scalar_t>, &gram_block<2, 2, true, scalar_t>, &gram_block<3, 3, true, scalar_t>,
+      &gram_block<4, 4, true, scalar_t>};
+  for (int64_t I = 0; I < R; I += 4) {
+    const int64_t a = std::min<int64_t>(4, R - I);
+    diag[a - 1](rows + I, rows + I, n, G + I * R + I, R);
+    for (int64_t J = I + 4; J < R; J += 4)
+      off[a - 1][std::min<int64_t>(4, R - J) - 1](rows + I, rows + J, n, G + I * R + J, R);
+  }
+}
 
 template <typename scalar_t>
 void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t B, int64_t k,
                     int64_t n, bool halfspace, double rcond) {
-  const int64_t R = k + 1;           // rows of the Gram matrix: J and v
-  const int64_t R4 = (R + 3) / 4 * 4;  // padded to whole 4 x 4 tiles with zero rows
+  const int64_t R = k + 1;  // rows of the Gram matrix: J and v
   // Below this rcond the rule's cut lies within rounding of the Gram matrix: only the eigen rule defines it.
   const bool fast = rcond >= 1e-7;
   // fast-path angle bound: 1e-7 for double inputs, 1e-5 for float (its entries carry 6e-8 rounding,
@@ -208,9 +240,8 @@ void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t
   const double angle_tol = std::is_same<scalar_t, double>::value ? 1e-7 : 1e-5;
   at::parallel_for(0, B, 1, [&](int64_t begin, int64_t end) {
     // work space for the whole range of samples (nothing is allocated per sample)
-    std::vector<scalar_t> zeros(n, scalar_t(0));
-    std::vector<const scalar_t*> rows(R4, zeros.data());
-    std::vector<double> GR(R4 * R4), G(k * k), A(k * k), Q(k * k), Linv(k * k), b(k), c(k), y(k), acc(kUpdateBlock);
+    std::vector<const scalar_t*> rows(R);
+    std::vector<double> GR(R * R), G(k * k), A(k * k), Q(k * k), Linv(k * k), b(k), c(k), y(k);
     std::vector<int64_t> piv(k);
     for (int64_t s = begin; s < end; ++s) {
       const scalar_t* vs = v + s * n;
@@ -218,13 +249,10 @@ void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t
       scalar_t* us = out + s * n;
       for (int64_t i = 0; i < k; ++i) rows[i] = Js + i * n;
       rows[k] = vs;
-      if (R < 4)
-        gram_pairs(rows.data(), R, R4, n, GR.data());
-      else
-        gram_tiles(rows.data(), R4, n, GR.data());
+      gram_blocks(rows.data(), R, n, GR.data());
       for (int64_t i = 0; i < k; ++i) {
-        b[i] = GR[i * R4 + k];
-        for (int64_t j = i; j < k; ++j) G[i * k + j] = G[j * k + i] = GR[i * R4 + j];
+        b[i] = GR[i * R + k];
+        for (int64_t j = i; j < k; ++j) G[i * k + j] = G[j * k + i] = GR[i * R + j];
       }
       if (halfspace) {
         // Remove the gradient component only when it points downhill; zero gradient: keep v.
@@ -237,18 +265,12 @@ void project_kernel(const scalar_t* v, const scalar_t* J, scalar_t* out, int64_t
         std::copy(vs, vs + n, us);  // nothing to remove: u = v bit for bit
         continue;
       }
-      for (int64_t p0 = 0; p0 < n; p0 += kUpdateBlock) {  // u = v - sum_i c_i J_i, in double, by blocks
-        const int64_t len = std::min(kUpdateBlock, n - p0);
-        double* a = acc.data();
-        for (int64_t p = 0; p < len; ++p) a[p] = static_cast<double>(vs[p0 + p]);
-        for (int64_t i = 0; i < k; ++i) {
-          const double ci = c[i];
-          if (ci == 0.0) continue;
-          const scalar_t* ri = Js + i * n + p0;
-#pragma omp simd
-          for (int64_t p = 0; p < len; ++p) a[p] -= ci * static_cast<double>(ri[p]);
-        }
-        for (int64_t p = 0; p < len; ++p) us[p0 + p] = static_cast<scalar_t>(a[p]);
+      for (int64_t p = 0; p < n; p += 8) {  // u = v - sum_i c_i J_i, 8 entries at a time, in double
+        const int64_t m = std::min<int64_t>(8, n - p);
+        v8d t = load8(vs + p, m);
+        for (int64_t i = 0; i < k; ++i)
+          if (c[i] != 0.0) t -= c[i] * load8(Js + i * n + p, m);
+        store8(us + p, t, m);
       }
     }
   });
