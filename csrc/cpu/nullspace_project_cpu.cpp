@@ -175,7 +175,10 @@ template <typename scalar_t>
 inline void store8(scalar_t* p, v8d x, int64_t m) {  // the first m <= 8 entries of x, rounded to scalar_t
   typedef scalar_t v8s __attribute__((vector_size(8 * sizeof(scalar_t))));
   const v8s v = __builtin_convertvector(x, v8s);
-  std::memcpy(p, &v, m * sizeof(scalar_t));
+  if (m == 8)
+    std::memcpy(p, &v, sizeof v);  // fixed size: one vector store, no memmove call
+  else
+    std::memcpy(p, &v, m * sizeof(scalar_t));
 }
 
 template <int A, int BW, bool DIAG, typename scalar_t>  // DIAG: X = Y and A = BW
