@@ -29,3 +29,15 @@ def test_too_few_classes_is_a_usage_error():
         dlr_loss(torch.randn(2, 2), torch.tensor([0, 1]))
     with pytest.raises(UsageError, match="at least 4 classes"):
         targeted_dlr_loss(torch.randn(2, 3), torch.tensor([0, 1]), torch.tensor([1, 2]))
+
+
+def test_confidence_loss_by_hand():
+    """`conf`: the best other-class confidence (untargeted, Stutz et al.'s F7P) or p_t (targeted)."""
+    from shortcutbench.attacks.losses import attack_loss
+
+    z = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]]).log()
+    y, t = torch.tensor([0, 1]), torch.tensor([2, 0])
+    torch.testing.assert_close(attack_loss("conf", z, y, None), torch.tensor([0.3, 0.3]))
+    torch.testing.assert_close(attack_loss("conf", z, y, t), torch.tensor([0.2, 0.1]))
+    with pytest.raises(UsageError, match="unknown attack loss 'nope'.*conf"):
+        attack_loss("nope", z, y, None)

@@ -105,6 +105,36 @@ def test_compiled_matches_reference(dtype, halfspace, k):
     assert out.dtype == dtype and torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize("rcond", [1e-6, 1e-3])
+def test_compiled_matches_reference_around_the_rank_cut(rcond):
+    """Rows dependent up to a perturbation of relative size e on both sides of the cut (σ ≈ e·σ_max
+    vs rcond·σ_max): the kernel's pivoted-Cholesky fast path and its eigen fallback must make the
+    eigenvalue rule's decision, and the Jacobian of softmax confidences (rows summing to 0) too."""
+    if not compiled("nullspace_project", torch.device("cpu")):
+        pytest.skip("nullspace_project not compiled")
+    sizes = [1e-2, 1e-4, 3e-6, 1e-6, 3e-7, 1e-8, 1e-10, 0.0]
+    v, J = _rand(len(sizes) + 1, 10, 784, seed=5)
+    g = torch.Generator().manual_seed(6)
+    for b, e in enumerate(sizes):
+        J[b, 9] = J[b, 0] - 2 * J[b, 3] + e * J[b, 0].norm() * torch.randn(784, generator=g, dtype=J.dtype) / 28
+    J[-1, 9] = -J[-1, :9].sum(0)  # like ∇ of all softmax confidences
+    out = torch.ops.shortcutbench.nullspace_project(v, J, False, rcond)
+    ref = nullspace_project_reference(v, J, False, rcond)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-7 * v.abs().max().item())
+
+
+def test_compiled_matches_reference_for_float_softmax_like_jacobians():
+    """float32 rows that sum to zero (dependent up to float rounding), as ∇ of all softmax confidences."""
+    if not compiled("nullspace_project", torch.device("cpu")):
+        pytest.skip("nullspace_project not compiled")
+    v, J = _rand(64, 10, 784, seed=9, dtype=torch.float32)
+    J[:, 9] = -J[:, :9].sum(1)
+    J[::4, 2] *= 1e-3  # a weak class gradient (confident model)
+    out = torch.ops.shortcutbench.nullspace_project(v, J, False, 1e-6)
+    torch.testing.assert_close(out, nullspace_project_reference(v, J, False), rtol=1e-4, atol=1e-4)
+    assert torch.einsum("bkn,bn->bk", J.double(), out.double()).abs().max() < 1e-3
+
+
 def test_zero_gradient_never_nan():
     v, J = _rand(4, 1, 10)
     J.zero_()

@@ -2,10 +2,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from shortcutbench.invariance.attacks import linf_attack
 from shortcutbench.invariance.ccat import soft_cross_entropy, soft_targets
 from shortcutbench.models import create_model
 from shortcutbench.train import METHODS, Batch, TrainConfig
+from shortcutbench.train.ccat import linf_attack
 
 
 def test_gamma_zero_is_plain_cross_entropy():

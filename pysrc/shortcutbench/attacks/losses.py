@@ -49,13 +49,29 @@ def margin(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return zy - z.scatter(1, y[:, None], float("-inf")).amax(dim=1)
 
 
-LOSSES = ("ce", "dlr")
+def other_confidence_loss(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """max_{k≠y} p_k: the most confident wrong class (Stutz et al. 2020's CCAT evaluation attack,
+    "F7P" in their code; research/invariance_lt.md §3). Maximised, it seeks *confident* mistakes."""
+    return torch.softmax(z, dim=1).scatter(1, y[:, None], -1.0).amax(dim=1)
+
+
+def target_confidence_loss(z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Targeted: p_t, the target's confidence (maximised)."""
+    return torch.softmax(z, dim=1).gather(1, t[:, None]).squeeze(1)
+
+
+# name → (untargeted loss(z, y), targeted loss(z, y, t))
+_LOSSES = {
+    "ce": (ce_loss, lambda z, y, t: targeted_ce_loss(z, t)),
+    "dlr": (dlr_loss, targeted_dlr_loss),
+    "conf": (other_confidence_loss, lambda z, y, t: target_confidence_loss(z, t)),
+}
+LOSSES = tuple(_LOSSES)
 
 
 def attack_loss(name: str, z: torch.Tensor, y: torch.Tensor, t: Optional[torch.Tensor]) -> torch.Tensor:
     """The loss an attack maximises: untargeted when t is None, else towards t."""
-    if name == "ce":
-        return ce_loss(z, y) if t is None else targeted_ce_loss(z, t)
-    if name == "dlr":
-        return dlr_loss(z, y) if t is None else targeted_dlr_loss(z, y, t)
-    raise UsageError(f"unknown attack loss {name!r} (known: {', '.join(LOSSES)})")
+    if name not in _LOSSES:
+        raise UsageError(f"unknown attack loss {name!r} (known: {', '.join(LOSSES)})")
+    untargeted, targeted = _LOSSES[name]
+    return untargeted(z, y) if t is None else targeted(z, y, t)

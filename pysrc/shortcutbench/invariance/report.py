@@ -143,9 +143,10 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
         f"NSPGD success: share of pairs whose final image has 1 − SSIM(x, x_t) < {protocol['threshold']} (data_range 1; "
         "LPIPS-Alex of the seed needs downloaded weights, so the cut is ours and not comparable to the seed's "
         "LPIPS < 0.03); success curves over d in the figure. Mean over the 90 off-diagonal cells = mean over pairs.",
-        f"Untargeted ℓ∞ success: PGD (cross-entropy, {protocol['linf_iters']} sign steps, momentum, random start) at "
-        f"ε = {protocol['linf_eps']} on the first {protocol['linf_images']} easy images, share of correctly classified "
-        "ones flipped (seed Table 2). RErr / RErr@99%TPR (Stutz et al.): worst of a CE and an F7P attack at the same ε; "
+        f"Untargeted ℓ∞ success: the attack engine's PGD (`pgd`, cross-entropy, {protocol['linf_iters']} steps of "
+        f"2.5·ε/steps, random start) at ε = {protocol['linf_eps']} on the first {protocol['linf_images']} easy images, "
+        "share of correctly classified ones flipped (seed Table 2). RErr / RErr@99%TPR (Stutz et al.): worst of that "
+        "attack and an engine PGD maximising the best other-class confidence (F7P, loss `conf`) at the same ε; "
         "τ from correctly classified val images at 99% TPR.",
         "Models: `erm` = the shortcut zoo's ERM model; `ccat.at50` = AT-50% of Stutz et al. (half clean, half CE-PGD "
         "at ε = 0.3, true labels); `ccat` = CCAT (ε = 0.3, ρ = 10, F7P attack, power transition); `ccat_perceptual` = "

@@ -21,7 +21,7 @@ import torch
 from .. import _ext
 
 DEFAULT_RCOND = 1e-6
-MAX_KERNEL_ROWS = 32  # the kernel's Jacobi eigen-solve is O(k³) per sweep: beyond this, LAPACK (reference) wins
+MAX_KERNEL_ROWS = 32  # the kernel solves k × k by pivoted Cholesky or, near the rank cut, Jacobi (O(k³) per sweep): beyond this, LAPACK (reference) wins
 
 
 def _check(v: torch.Tensor, J: torch.Tensor, halfspace: bool) -> None:

@@ -15,7 +15,7 @@ import torch
 
 from ..data import ColoredMNISTConfig
 from ..errors import UsageError
-from ..invariance.attacks import linf_attack, untargeted_success
+from ..attacks import AttackResult, create_attack
 from ..invariance.cifar import load_cifar10
 from ..invariance.ccat import robust_error, robust_error_at, tpr_threshold
 from ..invariance.distances import distance, success_curve
@@ -54,7 +54,8 @@ QUICK_DEFENCES = DEFENCES[:2] + DEFENCES[3:4]  # erm, pgd_at, ccat: the ordering
 @dataclass(frozen=True)
 class InvarianceProtocol:
     """Frozen preset. NSPGD as the authors' code runs it: η = 0.05 of the gap per step, 100
-    iterations, δ = 0.05 against the source's confidence (research invariance_lt.md §2)."""
+    iterations, δ = 0.05 against the source's confidence (research invariance_lt.md §2). The ℓ∞
+    column and CCAT's RErr use the attack engine's PGD (``create_attack("pgd")``); v2: since then."""
 
     name: str
     sources_per_class: int
@@ -77,10 +78,10 @@ class InvarianceProtocol:
 
 
 PROTOCOLS: Dict[str, InvarianceProtocol] = {
-    "quick": InvarianceProtocol("invariance.quick.v1", sources_per_class=1, nspgd=NSPGDConfig(iters=30),
+    "quick": InvarianceProtocol("invariance.quick.v2", sources_per_class=1, nspgd=NSPGDConfig(iters=30),
                                 linf_images=100, linf_iters=10, path_pairs=2, path_samples=8, radii=(1.0, 4.0, 16.0),
                                 defences=QUICK_DEFENCES),
-    "full": InvarianceProtocol("invariance.full.v1", sources_per_class=2, linf_images=300),
+    "full": InvarianceProtocol("invariance.full.v2", sources_per_class=2, linf_images=300),
 }
 
 
@@ -115,25 +116,41 @@ def _pick(model, split, per_class: int) -> Tuple[torch.Tensor, torch.Tensor, int
     return torch.tensor(targets), torch.stack(sources), wrong  # [10], [10, per_class]
 
 
-def _thresholded(model, data, protocol, gen) -> Dict[str, float]:
+def _linf(model, x: torch.Tensor, y: torch.Tensor, protocol: "InvarianceProtocol", loss: str,
+          early_stop: bool = True) -> AttackResult:
+    """The attack engine's ℓ∞ PGD at ε = linf_eps (Madry et al.: random start, step 2.5·ε/steps)."""
+    atk = create_attack("pgd", eps=protocol.linf_eps, steps=protocol.linf_iters, loss=loss, early_stop=early_stop)
+    return atk(model, x, y)
+
+
+def _untargeted_success(model, x: torch.Tensor, y: torch.Tensor, ce: AttackResult) -> float:
+    """Seed Table 2's column: share of the correctly classified inputs whose prediction the
+    untargeted cross-entropy PGD ``ce`` flips."""
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+    return float(ce.success[correct].double().mean()) if correct.any() else float("nan")
+
+
+def _thresholded(model, data, x: torch.Tensor, y: torch.Tensor, ce: AttackResult,
+                 protocol: "InvarianceProtocol") -> Dict[str, float]:
     """CCAT's evaluation: τ at 99% TPR from the held-out val split, RErr and RErr@99%TPR against
-    the worse of a cross-entropy and an F7P (confidence-maximising) ℓ∞ attack at ε = linf_eps."""
-    val, test = data["val"], data["easy"]
-    n = min(protocol.linf_images, len(test))
-    x, y = test.images(torch.arange(n)), test.digit[:n]
+    the worse (wrong first, then more confident) of the cross-entropy PGD ``ce`` and a PGD that
+    maximises the best other-class confidence (Stutz et al.'s F7P), ℓ∞ at ε = linf_eps."""
+    val = data["val"]
     with torch.no_grad():
         pv = torch.softmax(model(val.images()), 1)
         ok = pv.argmax(1) == val.digit
         tau = tpr_threshold(pv.max(1).values[ok], 0.99)
         pc = torch.softmax(model(x), 1)
-    best_wrong, best_conf = torch.zeros(n, dtype=torch.bool), torch.zeros(n)
-    for obj in ("ce", "f7p"):
-        xa = linf_attack(model, x, y, protocol.linf_eps, iters=protocol.linf_iters, objective=obj, generator=gen)
+    conf = _linf(model, x, y, protocol, "conf", early_stop=False)  # every iterate: the most confident one
+    succ = ce.success.view(-1, *[1] * (x.dim() - 1))
+    best_wrong, best_conf = torch.zeros(len(y), dtype=torch.bool), torch.zeros(len(y))
+    for xa in (torch.where(succ, ce.x_adv, ce.x_best), conf.x_best):
         with torch.no_grad():
             pa = torch.softmax(model(xa), 1)
-        wrong, conf = pa.argmax(1) != y, pa.max(1).values
-        better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (conf > best_conf))
-        best_wrong, best_conf = torch.where(better, wrong, best_wrong), torch.where(better, conf, best_conf)
+        wrong, c = pa.argmax(1) != y, pa.max(1).values
+        better = (wrong & ~best_wrong) | ((wrong == best_wrong) & (c > best_conf))
+        best_wrong, best_conf = torch.where(better, wrong, best_wrong), torch.where(better, c, best_conf)
     cw, cc = pc.argmax(1) != y, pc.max(1).values
     return {"tau_99tpr": tau, "clean_err": float(cw.double().mean()), "rerr": robust_error(cw, best_wrong),
             "rerr_99tpr": robust_error_at(cw, cc, best_wrong, best_conf, tau)}
@@ -230,10 +247,11 @@ class InvarianceTrack(Track):
                           for snap in res.path]
                 r["path_percentiles"] = torch.stack(widths).mean(1).tolist()  # [snapshots, radii, 2]
             out[proj] = r
-        xl = split.images(torch.arange(min(protocol.linf_images, len(split))))
-        out["linf_success"] = untargeted_success(model, xl, split.digit[:xl.shape[0]], protocol.linf_eps,
-                                                 protocol.linf_iters, gen)
-        out.update(_thresholded(model, data, protocol, gen))
+        n = min(protocol.linf_images, len(split))
+        xl, yl = split.images(torch.arange(n)), split.digit[:n]
+        ce = _linf(model, xl, yl, protocol, "ce")
+        out["linf_success"] = _untargeted_success(model, xl, yl, ce)
+        out.update(_thresholded(model, data, xl, yl, ce, protocol))
         return out
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
