@@ -40,3 +40,19 @@ def test_overflowing_index_space_is_a_one_line_error(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert "overflows the int64 index space" in err and len(err.splitlines()) == 1
+
+
+def test_findings_name_the_warm_start_of_the_full_set_model(tmp_path):
+    """A full-set model that is already at 100% after its warm start (0 full-set steps) is reported
+    as such: the evidence names the warm start and the verdict still rests on the certificates."""
+    track = ProvableTrack()
+    ctx = RunContext(profile="quick")
+    m = track.evaluate(ConvMaxPool(3).set_filters(oracle_filters(toy_dataset("lt"))), ctx)
+    m.update({"train_set": "full", "train_set_size": 344_373_768, "train_steps": 0, "reached_100": True,
+              "train_acc": 1.0, "full_ext_acc": 1.0, "full_ext_wrong": 0, "warm_start": "ext-corners"})
+    rec = make_record("provable", "lt/ext-full", 0, "quick", protocol_for(ctx).name, m,
+                      {"protocol": {"attack_eps": 0.4, "dataset_eps": 0.41}}, "fp", 0.0)
+    findings = track.render([rec], tmp_path)[1]
+    (row,) = [r for r in findings.rows if r[0].startswith("full {")]
+    assert row[1].startswith("warm start from ext-corners, then 100% on train set: yes (0 steps")
+    assert row[2] == "reproduced"
