@@ -423,7 +423,7 @@ def _findings_table(by_id: Dict[str, Record], eps_a: float, eps_d: float) -> Tab
         lp_ce = m.get("lp_counterexample_clip") or m.get("lp_counterexample_plain")
         pgd_ce = m.get("pgd_counterexample")
         pgd = dict(zip(m["pgd_eps"], m["pgd_acc"]))
-        flat = [e for e, a in zip(m["pgd_eps"], m["pgd_acc"]) if a < 1.0]
+        flat = sorted(e for e, a in zip(m["pgd_eps"], m["pgd_acc"]) if a < 1.0)  # the curve's ε are not sorted
         warm = f"warm start from {m['warm_start']}, then " if m.get("warm_start", "none") != "none" else ""
         evidence = (f"{warm}100% on train set: {'yes' if m['reached_100'] else 'no'} ({m['train_steps']} steps, "
                     f"{100 * m['train_acc']:.5f}%); full-ext acc {100 * m.get('full_ext_acc', float('nan')):.5f}%; "
