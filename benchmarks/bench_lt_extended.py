@@ -6,6 +6,7 @@ count (stated in extra_info; the reference is linear in the range); ``lt_extende
 the exhaustive verification pass (counts and min margin only, no loss). Every benchmark asserts
 on its output. Ratios only mean something within one run on one machine.
 """
+import os
 import time
 
 import pytest
@@ -26,6 +27,14 @@ def _cpu_seconds(fn, *args):
     return time.process_time() - t
 
 
+def _note_load(benchmark, before):
+    """The 1-minute load average before and after the timed calls: on a shared machine a time
+    means little without it."""
+    benchmark.extra_info["loadavg_1min_before"] = before
+    benchmark.extra_info["loadavg_1min_after"] = os.getloadavg()[0]
+    benchmark.extra_info["torch_threads"] = torch.get_num_threads()
+
+
 @pytest.fixture(scope="module")
 def problem():
     spec = extended_spec(toy_dataset("lt"), 0.41, "full")
@@ -43,9 +52,11 @@ def _timed_full_pass(benchmark, problem, train: bool) -> LTPass:
         pytest.skip("lt_extended not compiled")
     spec, w = problem
     args = _args(spec, w, 0, spec.size, train, train)
+    load = os.getloadavg()[0]
     out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, args, rounds=3, iterations=1))
     benchmark.extra_info["samples"] = spec.size
     benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *args)
+    _note_load(benchmark, load)
     return out
 
 
@@ -62,6 +73,7 @@ def bench_full_pass_compiled(benchmark, problem):
 @pytest.mark.benchmark(group="lt_extended")
 def bench_full_pass_reference_scaled_baseline(benchmark, problem):
     spec, w = problem
+    load = os.getloadavg()[0]
     out = benchmark.pedantic(lt_extended_reference, _args(spec, w, 0, SUB_RANGE, True, True)[:-1], rounds=1,
                              iterations=1)
     scale = spec.size / SUB_RANGE
@@ -69,6 +81,7 @@ def bench_full_pass_reference_scaled_baseline(benchmark, problem):
     benchmark.extra_info["scale_to_full_set"] = scale
     benchmark.extra_info["scaled_full_pass_s"] = benchmark.stats.stats.min * scale
     benchmark.extra_info["cpu_s_scaled"] = _cpu_seconds(lt_extended_reference, *_args(spec, w, 0, SUB_RANGE >> 2, True, True)[:-1]) * scale * 4
+    _note_load(benchmark, load)
     assert torch.isfinite(out.loss_sum)
 
 

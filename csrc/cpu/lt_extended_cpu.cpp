@@ -166,7 +166,7 @@ void build_tables(const Problem<T>& pr, int64_t b, BaseTables& tb, std::vector<T
 // dW[f][u][v] = sum over samples of dL/dlogit_f * pixel at tap (u, v) of f's argmax window.
 template <typename T>
 void contract(const Problem<T>& pr, const BaseTables& tb, Accum& acc, double* grad_w, double* grad_b) {
-  const int64_t n = pr.n, P = pr.P, K = pr.K, Q = pr.Q, FQ = pr.FQ, NI = pr.n_inner;
+  const int64_t n = pr.n, P = pr.P, K = pr.K, Q = pr.Q, NI = pr.n_inner;
   const int64_t b = tb.b, k = pr.k, P_out = pr.p_out;
   const std::vector<double>& img = tb.img;
   const std::vector<double>& delta = tb.delta;
@@ -214,7 +214,7 @@ void run_outer(const Problem<T>& pr, const BaseTables& tb, const std::vector<T>&
   const std::vector<double>& coef = tb.coef;
   const T b0 = pr.bias[0], b1 = pr.bias[1];
   T zo[2 * kMaxQ];
-  alignas(64) T dd[kBlock], gp[kBlock];
+  alignas(64) T dd[kBlock], gp[kBlock], best0[kBlock], best1[kBlock];
   alignas(64) int32_t arg0[kBlock], arg1[kBlock];
   double s_out[2 * kMaxQ];
   int64_t digits[64];
@@ -234,34 +234,48 @@ void run_outer(const Problem<T>& pr, const BaseTables& tb, const std::vector<T>&
   const int64_t i_lo = std::max<int64_t>(lo - o * NI, 0), i_hi = std::min<int64_t>(hi - o * NI, NI);
   for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlock) {
     const int64_t m = std::min(kBlock, i_hi - i0);
-    // Phase A (vectorised): logits, d = logit_other - logit_true, argmax of each filter.
-    int64_t correct = 0;
+    // Phase A (vectorised over the block, one position at a time so every loop is a plain
+    // elementwise one): logits, d = logit_other - logit_true, argmax of each filter.
+    int32_t correct = 0;
     T minm = std::numeric_limits<T>::infinity();
     const T sgn = y == 0 ? T(1) : T(-1);  // d = sgn * (l1 - l0)
-    const T tie = y == 0 ? T(1) : T(0);   // argmax ties go to class 0: right iff d < 0, or d == 0 for y = 0
+    const bool tie_ok = y == 0;           // argmax ties go to class 0: right iff d < 0, or d == 0 for y = 0
     T* ddp = dd;
+    T* b0p = best0;
+    T* b1p = best1;
     int32_t* a0p = arg0;
     int32_t* a1p = arg1;
     const T* in0 = inner.data() + i0;
     const T* in1 = inner.data() + Q * NI + i0;
     const T z0 = zo[0], z1 = zo[Q];
+#pragma omp simd
+    for (int64_t j = 0; j < m; ++j) {
+      b0p[j] = z0 + in0[j];
+      b1p[j] = z1 + in1[j];
+      a0p[j] = 0;
+      a1p[j] = 0;
+    }
+    for (int64_t q = 1; q < Q; ++q) {  // strict >: the first maximal position, like torch.max
+      const T zq0 = zo[q], zq1 = zo[Q + q];
+      const T* r0 = in0 + q * NI;
+      const T* r1 = in1 + q * NI;
+      const int32_t qq = static_cast<int32_t>(q);
+#pragma omp simd
+      for (int64_t j = 0; j < m; ++j) {
+        const T v0 = zq0 + r0[j], v1 = zq1 + r1[j];
+        const bool up0 = v0 > b0p[j], up1 = v1 > b1p[j];
+        a0p[j] = up0 ? qq : a0p[j];
+        b0p[j] = up0 ? v0 : b0p[j];
+        a1p[j] = up1 ? qq : a1p[j];
+        b1p[j] = up1 ? v1 : b1p[j];
+      }
+    }
 #pragma omp simd reduction(+ : correct) reduction(min : minm)
     for (int64_t j = 0; j < m; ++j) {
-      T best0 = z0 + in0[j], best1 = z1 + in1[j];
-      int32_t a0 = 0, a1 = 0;
-      for (int64_t q = 1; q < Q; ++q) {  // strict >: the first maximal position, like torch.max
-    const T v0 = zo[q] + in0[q * NI + j], v1 = zo[Q + q] + in1[q * NI + j];
-    a0 = v0 > best0 ? static_cast<int32_t>(q) : a0;
-    best0 = v0 > best0 ? v0 : best0;
-    a1 = v1 > best1 ? static_cast<int32_t>(q) : a1;
-    best1 = v1 > best1 ? v1 : best1;
-      }
-      const T d = sgn * ((best1 + b1) - (best0 + b0));
-      correct += (d < T(0) || (d == T(0) && tie > T(0))) ? 1 : 0;
+      const T d = sgn * ((b1p[j] + b1) - (b0p[j] + b0));
+      correct += static_cast<int32_t>((d < T(0)) | ((d == T(0)) & tie_ok));
       minm = std::min(minm, -d);
       ddp[j] = d;
-      a0p[j] = a0;
-      a1p[j] = a1;
     }
     a.correct += correct;
     a.min_margin = std::min(a.min_margin, static_cast<double>(minm));
@@ -285,21 +299,24 @@ void run_outer(const Problem<T>& pr, const BaseTables& tb, const std::vector<T>&
     }
     a.loss += loss;
     if (!with_grad) continue;
-    // Phase C: dL/dlogit_true = -p, dL/dlogit_other = +p, routed to each filter's argmax.
-    const T s0 = y == 0 ? T(-1) : T(1), s1 = -s0;
+    // Phase C: dL/dlogit_true = -p, dL/dlogit_other = +p, routed to each filter's argmax
+    // (one masked elementwise pass per position; int32 masks against an int32 position so the
+    // loop vectorises).
+    const double s0 = y == 0 ? -1.0 : 1.0;
     for (int64_t q = 0; q < Q; ++q) {
       double* r0 = a.s_inner.data() + q * NI + i0;
       double* r1 = a.s_inner.data() + (Q + q) * NI + i0;
+      const int32_t qq = static_cast<int32_t>(q);
       double t0 = 0.0, t1 = 0.0;
 #pragma omp simd reduction(+ : t0, t1)
       for (int64_t j = 0; j < m; ++j) {
-    const double g = static_cast<double>(gpp[j]);
-    const double g0 = a0p[j] == q ? double(s0) * g : 0.0;
-    const double g1 = a1p[j] == q ? double(s1) * g : 0.0;
-    r0[j] += g0;
-    r1[j] += g1;
-    t0 += g0;
-    t1 += g1;
+        const double g = s0 * static_cast<double>(gpp[j]);
+        const double g0 = a0p[j] == qq ? g : 0.0;
+        const double g1 = a1p[j] == qq ? -g : 0.0;
+        r0[j] += g0;
+        r1[j] += g1;
+        t0 += g0;
+        t1 += g1;
       }
       s_out[q] += t0;
       s_out[Q + q] += t1;

@@ -2,12 +2,14 @@ import pytest
 import torch
 
 from shortcutbench.cli import main
-from shortcutbench.data.lt import oracle_filters, toy_dataset
+from shortcutbench.data.lt import extended_spec, oracle_filters, toy_dataset
 from shortcutbench.errors import UsageError
 from shortcutbench.models.conv_maxpool import ConvMaxPool
+from shortcutbench.ops.lt_extended import lt_extended
 from shortcutbench.results.record import make_record
 from shortcutbench.tracks import RunContext
-from shortcutbench.tracks.provable import ProvableTrack, protocol_for
+from shortcutbench.tracks.provable import PROTOCOLS, ProvableTrack, protocol_for
+from shortcutbench.train.extended_set import ExtendedTrainConfig, train_extended
 
 
 def test_oracle_evaluation_and_render(tmp_path):
@@ -40,3 +42,38 @@ def test_overflowing_index_space_is_a_one_line_error(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert "overflows the int64 index space" in err and len(err.splitlines()) == 1
+
+
+def test_findings_name_the_warm_start_of_the_full_set_model(tmp_path):
+    """A full-set model that is already at 100% after its warm start (0 full-set steps) is reported
+    as such: the evidence names the warm start and the verdict still rests on the certificates."""
+    track = ProvableTrack()
+    ctx = RunContext(profile="quick")
+    m = track.evaluate(ConvMaxPool(3).set_filters(oracle_filters(toy_dataset("lt"))), ctx)
+    m.update({"train_set": "full", "train_set_size": 344_373_768, "train_steps": 0, "reached_100": True,
+              "train_acc": 1.0, "full_ext_acc": 1.0, "full_ext_wrong": 0, "warm_start": "ext-corners",
+              "pgd_eps": [0.0, 0.4, 0.5, 0.43, 0.44], "pgd_acc": [1.0, 1.0, 0.0, 1.0, 0.75]})
+    rec = make_record("provable", "lt/ext-full", 0, "quick", protocol_for(ctx).name, m,
+                      {"protocol": {"attack_eps": 0.4, "dataset_eps": 0.41}}, "fp", 0.0)
+    findings = track.render([rec], tmp_path)[1]
+    (row,) = [r for r in findings.rows if r[0].startswith("full {")]
+    assert row[1].startswith("warm start from ext-corners, then 100% on train set: yes (0 steps")
+    assert "PGD first drop at ε = 0.44" in row[1]  # the smallest ε, not the first listed
+    assert row[2] == "reproduced"
+
+
+@pytest.mark.slow
+def test_full_protocol_cap_lets_the_corners_model_reach_100_percent_of_the_full_set():
+    """The full profile's step cap is large enough: full-batch Adam (lr 0.1) on the corners set
+    climbs steadily (the minimum margin never falls after step 200: no oscillation) to 100%, and
+    the model it stops at classifies every one of the 344,373,768 full-set samples correctly."""
+    data = toy_dataset("lt")
+    cap = PROTOCOLS["full"].max_steps
+    res = train_extended(extended_spec(data, 0.41, "corners"), ExtendedTrainConfig(max_steps=cap), kernel=3)
+    assert res.reached_100 and res.steps < cap
+    margins = [h["min_margin"] for h in res.history[200:]]
+    assert all(b >= a for a, b in zip(margins, margins[1:]))
+    full = extended_spec(data, 0.41, "full")
+    out = lt_extended(full.bases, full.labels, full.pixels, full.offsets, res.model.filters.detach(), None, 0,
+                      full.size, False, False, False, 1)
+    assert full.size == 344_373_768 and int(out.correct) == full.size and out.misclassified.numel() == 0
