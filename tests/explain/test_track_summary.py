@@ -37,3 +37,14 @@ def test_rows_joined_on_model_id_with_flags():
     assert erm[col["colour > digit every layer"]] == "✓" and jtt[col["colour > digit every layer"]] == "✗"
     assert erm[col["Grad-CAM randomisation ρ head → all"]] == "0.60 → -0.20 ✓ falls"
     assert jtt[col["Grad-CAM randomisation ρ head → all"]].endswith("⚠ does not fall")
+
+
+def test_undefined_ratio_of_a_collapsed_model_is_stated_not_compared():
+    """A model whose Grad-CAM is 0 on the stroke (IRM collapsed to one class) stores ratio None."""
+    from shortcutbench.explain.metrics import ratio_text
+
+    rec = _record("lazy_cnn.irm", 0, _entry(None, None, 0.3, 0.1), 0.9, 0.1, [0.5, 0.0])
+    row = summary_rows({"lazy_cnn.irm": [rec]})[0]
+    assert row[SUMMARY_COLS.index("conflicting > aligned")] == "– (map 0 on the stroke)"
+    assert row[SUMMARY_COLS.index("Grad-CAM bg/stroke aligned")] == "–"
+    assert ratio_text(None).startswith("undefined") and ratio_text(0.444) == "0.44"

@@ -31,7 +31,7 @@ from ..utils.config import parse_assignments  # noqa: F401  (documented override
 from . import shortcut
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
-from .diagnostics_cells import fmt as _fmt, mean as _mean, pooled as _pooled
+from .diagnostics_cells import fmt as _fmt, mean as _mean, pooled as _pooled, ratio_text as _ratio_text
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ def _seed_checks(model_id: str, recs: List[Record]) -> List[str]:
         verdict = "reproduces" if c > a else "does NOT reproduce"
         out.append(f"Seed check `{model_id}` (seed §5.5: Grad-CAM bg/stroke conflicting 0.90 > aligned 0.44, one "
                    f"image each): mean over images {c:.3f} vs {a:.3f} → {verdict}. Two-case images (first seed): "
-                   + ", ".join(f"{k} {v['ratio']:.2f} (pred {v['pred']}, p {v['p_pred']:.3f})"
+                   + ", ".join(f"{k} {_ratio_text(v['ratio'])} (pred {v['pred']}, p {v['p_pred']:.3f})"
                                for k, v in recs[0].metrics["two_case"].items()) + ".")
     sites = recs[0].metrics["sae"]["sites"]
     ok = all(np.mean([r.metrics["sae"]["sites"][s]["best_colour"] for r in recs]) >

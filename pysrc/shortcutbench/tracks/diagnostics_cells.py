@@ -6,6 +6,7 @@ from typing import Dict, List
 
 import numpy as np
 
+from ..explain.metrics import ratio_text  # noqa: F401  (re-exported for the tables)
 from ..results.stats import mean_se
 
 
@@ -28,3 +29,4 @@ def pooled(entry: Dict[str, float], key: str) -> float:
     vals = [entry.get(f"{key}_{s}") for s in ("aligned", "conflicting")]
     vals = [v for v in vals if v is not None]
     return float(np.mean(vals)) if vals else math.nan
+

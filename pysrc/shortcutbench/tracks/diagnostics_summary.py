@@ -61,12 +61,14 @@ def _randomisation(recs: List[Record]) -> str:
 def summary_row(model_id: str, recs: List[Record]) -> List[str]:
     att = [r.metrics["attribution"] for r in recs]
     g = [a[SUMMARY_METHOD] for a in att]
-    wins = sum(e["ratio_conflicting"] > e["ratio_aligned"] for e in g)
+    pairs = [(e.get("ratio_aligned"), e.get("ratio_conflicting")) for e in g]
+    pairs = [(a, c) for a, c in pairs if a is not None and c is not None]  # None: map 0 on the stroke
+    wins = f"{sum(c > a for a, c in pairs)}/{len(pairs)} seeds" if pairs else "– (map 0 on the stroke)"
     sel = [_selectivity(recs, layer) for layer in SUMMARY_SITES]
     flags = [ok for _, ok in sel if ok is not None]
     every = ("✓" if all(flags) else "✗") if flags else "–"
     return ([model_id, str(len(recs)), fmt([a["acc_aligned"] for a in att]), fmt([a["acc_conflicting"] for a in att]),
-             fmt([e["ratio_aligned"] for e in g]), fmt([e["ratio_conflicting"] for e in g]), f"{wins}/{len(g)} seeds",
+             fmt([e["ratio_aligned"] for e in g]), fmt([e["ratio_conflicting"] for e in g]), wins,
              _versus_baselines(recs, "pointing", False), _versus_baselines(recs, "deletion", True)]
             + [cell for cell, _ in sel] + [every, _randomisation(recs)])
 
