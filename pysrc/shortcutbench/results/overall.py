@@ -21,8 +21,11 @@ SUBMISSION_PREFIX = "sub."
 
 
 def _labels(recs: Sequence[Record]) -> str:
-    flags = [(k, r.metrics.get(f"uses_{k}_labels")) for r in recs for k in ("group", "color")]
-    if any(v is None for _, v in flags):
+    """Labels seen in training, from the records that declare them (a track that only evaluates a
+    zoo model, e.g. diagnostics, declares nothing); "?" when no record declares."""
+    flags = [(k, r.metrics[f"uses_{k}_labels"]) for r in recs for k in ("group", "color")
+             if r.metrics.get(f"uses_{k}_labels") is not None]
+    if not flags:
         return "?"
     used = sorted({("colour" if k == "color" else k) for k, v in flags if v}, reverse=True)
     return "+".join(used) or "none"
