@@ -1,7 +1,7 @@
 """The ``diagnostics`` track: why a shortcut-track model fails, as numbers (seed 000 §4, §5, §8).
 
-For every zoo model of the shortcut track (every method of ``shortcut.PROTOCOLS[profile]``, every
-seed) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
+For every zoo model of the shortcut track (every method of ``shortcut.PROTOCOLS[profile]``; ERM at
+every seed, the other methods at ``DiagnosticsProtocol.mitigation_seeds`` seeds) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
 and conflicting (hard) images with localisation and faithfulness metrics next to model-free
 baselines, runs the cascading model-randomisation check, trains sparse autoencoders on the
 seed's seven sites and measures colour vs digit selectivity, interventions and ablations, and
