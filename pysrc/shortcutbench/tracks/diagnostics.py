@@ -220,8 +220,8 @@ def _head_note(records: List[Record]) -> str:
     others = sorted({len(v) for m, v in seeds.items() if not m.endswith(".erm")})
     k = proto.get("mitigation_seeds")
     setting = (f" Seeds: ERM {erm[0] if erm else 0}, every other method {k} (protocol setting `mitigation_seeds = {k}`, "
-               "a compute budget: one 2-core machine shared by four jobs; see README), so a mitigation's ± is "
-               "absent or over fewer seeds than ERM's." if k is not None else "")
+               "a compute-budget cut, not a result; README \"Diagnostics track\" gives the budget), so a "
+               "mitigation's cells carry no ± or one over fewer seeds than ERM's." if k is not None else "")
     if others and k is None:
         setting = f" Seeds per model: ERM {erm[0] if erm else 0}, others {', '.join(map(str, others))}."
     return (f"Protocol `{records[0].protocol}` on the zoo models of `{records[0].config.get('shortcut_protocol')}`; "
