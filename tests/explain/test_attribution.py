@@ -49,6 +49,24 @@ def test_batched_equals_per_image():
         torch.testing.assert_close(batch, single, atol=1e-5, rtol=1e-4)
 
 
+def test_channels_last_gives_the_same_gradients_without_ties():
+    """NHWC is a memory layout, not a different function: on a trained-free lazy CNN with inputs
+    whose pool windows hold no ties, gradients equal NCHW's to rounding; IG stays complete."""
+    from shortcutbench.models import create_model
+
+    m = create_model("lazy_cnn", seed=0).eval()
+    x = torch.rand(6, 3, 28, 28, generator=torch.Generator().manual_seed(4)) + 0.5
+    for method, kw in (("saliency", {}), ("smoothgrad", {"n_samples": 3})):
+        ref = attribute(method, m, x, None, **kw).raw
+        torch.testing.assert_close(attribute(method, m, x, None, channels_last=True, **kw).raw, ref,
+                                   atol=1e-6 * float(ref.abs().max()), rtol=1e-4)
+    w = torch.randn(1, 3, 5, 5, generator=torch.Generator().manual_seed(0))
+    xl = torch.rand(4, 3, 5, 5, generator=torch.Generator().manual_seed(1))
+    a = attribute("ig", Linear(w), xl, 0, n_steps=7, channels_last=True)
+    torch.testing.assert_close(a.raw, w * xl, atol=1e-5, rtol=1e-5)
+    assert a.delta.abs().max() < 1e-4 and a.raw.is_contiguous()
+
+
 def test_ig_linear_model_is_exact():
     w = torch.randn(1, 3, 5, 5, generator=torch.Generator().manual_seed(0))
     m = Linear(w)

@@ -35,10 +35,13 @@ def test_pipeline_to_tables(tmp_path):
                            metrics, {"protocol": asdict(DiagnosticsProtocol("diagnostics.test", TINY)),
                                      "shortcut_protocol": "x"}, "fp", 0.0) for s in (0, 1)]
     tables = DiagnosticsTrack().render(records, tmp_path)
-    assert [t.name for t in tables] == ["diagnostics", "diagnostics_selectivity", "diagnostics_randomisation"]
-    methods = [r[2] for r in tables[0].rows]
+    assert [t.name for t in tables] == ["diagnostics_summary", "diagnostics", "diagnostics_selectivity",
+                                        "diagnostics_randomisation"]
+    summary, attr, sel, _ = tables
+    assert [r[0] for r in summary.rows] == ["lazy_cnn.erm"] and summary.rows[0][1] == "2"
+    methods = [r[2] for r in attr.rows]
     assert methods == ["gradcam", "saliency", "baseline:random", "baseline:sobel", "baseline:constant"]
-    assert [r[2] for r in tables[1].rows] == ["relu3/spatial_mean", "gap/spatial_mean"]
-    assert any("Seed check" in n for n in tables[0].notes)
-    for f in tables[0].figures:
+    assert [r[2] for r in sel.rows] == ["relu3/spatial_mean", "gap/spatial_mean"]
+    assert any("Seed check" in n for n in attr.notes)
+    for f in attr.figures:
         assert (tmp_path / f).is_file()

@@ -12,6 +12,7 @@ from ..data.colored_mnist import COLOR_NAMES
 from ..results.plots import plt, save
 from .evaluate import decode_image
 from .featviz import OBJECTIVES
+from .metrics import ratio_text
 
 
 def _rgb(img: np.ndarray) -> np.ndarray:
@@ -27,7 +28,7 @@ def two_case_figure(cases: Dict[str, Dict], path: Path, title: str) -> None:
         axes[row, 0].set_title(f"{name}: digit {c['digit']}, {COLOR_NAMES[c['colour']]}", fontsize=8)
         axes[row, 1].imshow(_rgb(img).mean(2), cmap="gray")
         axes[row, 1].imshow(heat, cmap="jet", alpha=0.5, vmin=0, vmax=1)
-        axes[row, 1].set_title(f"pred {c['pred']} (p = {c['p_pred']:.3f}), bg/stroke = {c['ratio']:.2f}", fontsize=8)
+        axes[row, 1].set_title(f"pred {c['pred']} (p = {c['p_pred']:.3f}), bg/stroke = {ratio_text(c['ratio'])}", fontsize=8)
         for ax in axes[row]:
             ax.axis("off")
     fig.suptitle(title, fontsize=9)

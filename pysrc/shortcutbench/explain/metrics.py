@@ -49,6 +49,12 @@ def bg_stroke_ratio(maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(stroke > 0, bg / stroke, torch.full_like(bg, math.nan))
 
 
+def ratio_text(value) -> str:
+    """A bg/stroke ratio for captions; None when the map is zero on the stroke (e.g. a collapsed
+    model whose Grad-CAM is all zero), where the ratio is undefined."""
+    return "undefined (map 0 on the stroke)" if value is None else f"{value:.2f}"
+
+
 def _dilate(mask: torch.Tensor, tolerance: int) -> torch.Tensor:
     if tolerance <= 0:
         return mask

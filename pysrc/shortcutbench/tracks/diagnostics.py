@@ -1,7 +1,7 @@
 """The ``diagnostics`` track: why a shortcut-track model fails, as numbers (seed 000 §4, §5, §8).
 
-For every zoo model of the shortcut track (every method of ``shortcut.PROTOCOLS[profile]``, every
-seed) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
+For every zoo model of the shortcut track (every method of ``shortcut.PROTOCOLS[profile]``; ERM at
+every seed, the other methods at ``DiagnosticsProtocol.mitigation_seeds`` seeds) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
 and conflicting (hard) images with localisation and faithfulness metrics next to model-free
 baselines, runs the cascading model-randomisation check, trains sparse autoencoders on the
 seed's seven sites and measures colour vs digit selectivity, interventions and ablations, and
@@ -12,9 +12,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
-from functools import partial
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -24,16 +23,15 @@ from ..explain.evaluate import (DiagnosticsConfig, attribution_scores, microscop
 from ..explain.featviz import FeatVizConfig
 from ..explain.hooks import single_thread
 from ..explain.sae import SAEConfig
-from ..metrics import split_accuracies
+from ..errors import UsageError
 from ..results import plots
 from ..results.record import Record, make_record
-from ..results.stats import mean_se
 from ..results.tables import Table
 from ..utils.config import parse_assignments  # noqa: F401  (documented override path)
-from ..zoo import load_or_train
 from . import shortcut
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
+from .diagnostics_cells import fmt as _fmt, mean as _mean, pooled as _pooled, ratio_text as _ratio_text
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,18 @@ class DiagnosticsProtocol:
     name: str
     config: DiagnosticsConfig
     featviz_seeds: int = 1  # prototypes for the first seed(s) only: they are pictures, not table numbers
+    # Training seeds evaluated per mitigation method (every method of the shortcut protocol other
+    # than ERM); None = all of the shortcut protocol's seeds. ERM always gets all of them. A named
+    # compute-budget setting (issue 6), stored in every record's config and stated in the captions.
+    mitigation_seeds: Optional[int] = None
 
+    def seeds_for(self, method: str, seeds: List[int]) -> List[int]:
+        if method == "erm" or self.mitigation_seeds is None:
+            return list(seeds)
+        return list(seeds)[:self.mitigation_seeds]
+
+
+MITIGATION_SEEDS_FULL = 1  # see README "Diagnostics track": measured cost per model vs the time available
 
 PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
     # quick: fewer images, cheaper SmoothGrad/IG, 4 SAE sites with 1 epoch, 30 feature-vis steps.
@@ -54,10 +63,31 @@ PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
     # full: the seed's settings (SAE 3 × 150 steps on 7 sites, feature vis 200 steps on 9 layers)
     # with image counts that keep 5 seeds × every method of the shortcut track in tens of minutes
     # on 2 cores: 200 + 200 scored images, 60 for randomisation, 5 per (digit, colour) cell for SAEs.
-    "full": DiagnosticsProtocol("diagnostics.full.v1", DiagnosticsConfig(
+    # v2: every method of shortcut.full.v2 (zoo v2); ERM at 5 seeds, each mitigation at
+    # `mitigation_seeds` seeds, the budget of one 2-core machine shared by four jobs (README).
+    "full": DiagnosticsProtocol("diagnostics.full.v2", DiagnosticsConfig(
         images_per_side=200, randomisation_images=60, smoothgrad_samples=16, sae_train_images=2000,
-        sae_eval_per_cell=5)),
+        sae_eval_per_cell=5), mitigation_seeds=MITIGATION_SEEDS_FULL),
 }
+
+
+def run_protocol(ctx: RunContext) -> DiagnosticsProtocol:
+    """The profile's preset; ``--set mitigation_seeds=N`` overrides the named setting (recorded)."""
+    protocol = PROTOCOLS[ctx.profile]
+    value = ctx.options.get("mitigation_seeds")
+    if value is None:
+        return protocol
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"--set mitigation_seeds={value}: expected an integer >= 1")
+    return replace(protocol, mitigation_seeds=int(value))
+
+
+def run_specs(ctx: RunContext, protocol: DiagnosticsProtocol, sc: "shortcut.ShortcutProtocol"):
+    """Zoo entries to evaluate, seed-major (every method's first seed before anyone's second), so a
+    run stopped early still covers every method. ``--set methods=a,b`` restricts the methods."""
+    methods = shortcut.option_methods(ctx.options.get("methods"), sc.methods)
+    seeds = ctx.seed_list(sc.seeds)
+    return [shortcut.zoo_spec(sc, m, s) for s in seeds for m in methods if s in protocol.seeds_for(m, seeds)]
 
 LOWER_IS_BETTER = {"deletion"}
 QUALITY_METRICS = ("pointing", "mass", "deletion", "insertion")
@@ -85,17 +115,17 @@ class DiagnosticsTrack(Track):
                 "two_case": two_case(model, data, cfg.layer)}
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
-        protocol = PROTOCOLS[ctx.profile]
+        protocol = run_protocol(ctx)
         sc = shortcut.PROTOCOLS[ctx.profile]
         data = colored_mnist(ctx.mnist_dir, sc.data)
-        seeds = ctx.seed_list(sc.seeds)
-        for spec in shortcut.zoo_specs(sc, seeds):
+        for spec in run_specs(ctx, protocol, sc):
             t0 = time.perf_counter()
-            entry = load_or_train(spec, data, evaluate=partial(split_accuracies, data=data), desc="diagnostics")
+            entry = shortcut.load_zoo_entry(spec, data, desc="diagnostics")
             metrics = self.evaluate(entry.model, ctx)
             if spec.seed < protocol.featviz_seeds:
                 with single_thread():
                     metrics["prototypes"] = prototypes(entry.model, data, protocol.config)
+            metrics["zoo"] = {"method": spec.method, "train_time_s": entry.train_time_s, "trained_now": not entry.cached}
             yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
                               {"protocol": asdict(protocol), "shortcut_protocol": sc.name, "zoo_key": entry.key,
                                "data_source": data.source}, data.fingerprint, time.perf_counter() - t0)
@@ -114,9 +144,7 @@ class DiagnosticsTrack(Track):
             notes_check += _seed_checks(model_id, recs)
             figures += _figures(model_id, recs, fig_dir)
         cfg = records[0].config["protocol"]["config"] if records else {}
-        head = (f"Protocol `{records[0].protocol if records else '-'}` on the zoo models of "
-                f"`{records[0].config.get('shortcut_protocol') if records else '-'}`; cells: mean ± SE over seeds "
-                f"(ddof = 1), n = seeds.")
+        head = _head_note(records)
         attr_notes = [
             head,
             f"{cfg.get('images_per_side')} aligned (easy) and {cfg.get('images_per_side')} conflicting (hard) images "
@@ -161,7 +189,43 @@ class DiagnosticsTrack(Track):
                          "detector). `falls`: ✓ when ρ after randomising every layer is below its value after the "
                          "head alone and below the Sobel baseline.",
                      ])
-        return [attr, sel, rand]
+        from .diagnostics_summary import SUMMARY_COLS, summary_rows
+
+        summary = Table("diagnostics_summary", "Diagnostics track: one row per zoo model of the shortcut track",
+                        SUMMARY_COLS, summary_rows(by_model), [
+                            head,
+                            "Joined on model id (`lazy_cnn.<method>`, the shortcut track's zoo entries; same rows as "
+                            "`shortcut.md`). acc: accuracy on the scored aligned / conflicting images. Grad-CAM at "
+                            f"`{cfg.get('layer')}` as in diagnostics.md (seed §5.4: conflicting 0.90 > aligned 0.44); "
+                            "pointing and deletion pooled over both sides, with the best model-free baseline (random, "
+                            "Sobel, constant) in brackets: ✓ Grad-CAM beats it, ⚠ it does not.",
+                            "colour / digit: best excess η² of an SAE latent on the layer's spatial mean (seed §8.6: "
+                            "colour > digit at every layer); randomisation: Grad-CAM's Spearman ρ after randomising "
+                            "the head → every layer, ✓ falls when it ends below both its start and the Sobel baseline. "
+                            "All methods and every baseline: diagnostics.md, diagnostics_selectivity.md, "
+                            "diagnostics_randomisation.md.",
+                        ])
+        return [summary, attr, sel, rand]
+
+
+def _head_note(records: List[Record]) -> str:
+    """Protocol, shortcut protocol and the seed setting (ERM vs mitigations), stated in every caption."""
+    if not records:
+        return "No records."
+    proto = records[0].config["protocol"]
+    seeds = {}
+    for r in records:
+        seeds.setdefault(r.model_id, set()).add(r.seed)
+    erm = [len(v) for m, v in seeds.items() if m.endswith(".erm")]
+    others = sorted({len(v) for m, v in seeds.items() if not m.endswith(".erm")})
+    k = proto.get("mitigation_seeds")
+    setting = (f" Seeds: ERM {erm[0] if erm else 0}, every other method {k} (protocol setting `mitigation_seeds = {k}`, "
+               "a compute-budget cut, not a result; README \"Diagnostics track\" gives the budget), so a "
+               "mitigation's cells carry no ± or one over fewer seeds than ERM's." if k is not None else "")
+    if others and k is None:
+        setting = f" Seeds per model: ERM {erm[0] if erm else 0}, others {', '.join(map(str, others))}."
+    return (f"Protocol `{records[0].protocol}` on the zoo models of `{records[0].config.get('shortcut_protocol')}`; "
+            f"cells: mean ± SE over training seeds (ddof = 1; data seed fixed), n = seeds.{setting}")
 
 
 ATTR_COLS = ["model", "n", "method", "bg/stroke aligned", "bg/stroke conflicting", "conflicting − aligned",
@@ -171,25 +235,6 @@ SEL_COLS = ["model", "n", "site", "best colour", "best digit", "colour > digit",
             "ablation conf drop", "microscope colour / digit"]
 RAND_COLS = ["model", "n", "method", "stages", "ρ per stage (head → all)", "baseline random", "baseline sobel",
              "falls"]
-
-
-def _fmt(values: List[float], digits: int = 3) -> str:
-    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not vals:
-        return "–"
-    m, se = mean_se(vals)
-    return f"{m:.{digits}f}" + (f" ± {se:.{digits}f}" if not math.isnan(se) else "")
-
-
-def _mean(values: List[float]) -> float:
-    vals = [v for v in values if v is not None]
-    return float(np.mean(vals)) if vals else math.nan
-
-
-def _pooled(entry: Dict[str, float], key: str) -> float:
-    vals = [entry.get(f"{key}_{s}") for s in ("aligned", "conflicting")]
-    vals = [v for v in vals if v is not None]
-    return float(np.mean(vals)) if vals else math.nan
 
 
 def _attribution_rows(model_id: str, recs: List[Record]) -> List[List[str]]:
@@ -269,7 +314,7 @@ def _seed_checks(model_id: str, recs: List[Record]) -> List[str]:
         verdict = "reproduces" if c > a else "does NOT reproduce"
         out.append(f"Seed check `{model_id}` (seed §5.5: Grad-CAM bg/stroke conflicting 0.90 > aligned 0.44, one "
                    f"image each): mean over images {c:.3f} vs {a:.3f} → {verdict}. Two-case images (first seed): "
-                   + ", ".join(f"{k} {v['ratio']:.2f} (pred {v['pred']}, p {v['p_pred']:.3f})"
+                   + ", ".join(f"{k} {_ratio_text(v['ratio'])} (pred {v['pred']}, p {v['p_pred']:.3f})"
                                for k, v in recs[0].metrics["two_case"].items()) + ".")
     sites = recs[0].metrics["sae"]["sites"]
     ok = all(np.mean([r.metrics["sae"]["sites"][s]["best_colour"] for r in recs]) >

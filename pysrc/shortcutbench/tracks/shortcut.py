@@ -73,6 +73,13 @@ def zoo_specs(protocol: ShortcutProtocol, seeds: List[int]) -> List[ZooSpec]:
     return [zoo_spec(protocol, m, s) for m in protocol.methods for s in seeds]
 
 
+def load_zoo_entry(spec: ZooSpec, data: ColoredMNIST, desc: str = "shortcut"):
+    """A shortcut-track zoo entry, trained (when missing) with the track's own per-epoch history, so
+    an entry is the same file whichever track builds it first (the shortcut track's curves and
+    selection rules read ``hard_curve_acc`` and the val splits from it)."""
+    return load_or_train(spec, data, evaluate=epoch_evaluator(data), desc=desc)
+
+
 def curve_subset(data: ColoredMNIST) -> ColoredSplit:
     """Every third held-out digit of the hard split with all 9 of its colours (~3,000 images, the
     90 cells equally filled): the per-epoch hard curve, a third of the cost of the full split.
@@ -96,7 +103,7 @@ def epoch_evaluator(data: ColoredMNIST):
     return evaluate
 
 
-def _option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
+def option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
     if not value:
         return default
     names = tuple(v.strip() for v in value.split(",") if v.strip())
@@ -120,7 +127,7 @@ class ShortcutTrack(Track):
         """Main rows (every method × seed), then the ρ sweep. ``--set methods=a,b`` restricts the
         methods, ``--set sweep=0`` skips the sweep, ``--set sweep_methods=a,b`` restricts it."""
         protocol = PROTOCOLS[ctx.profile]
-        methods = _option_methods(ctx.options.get("methods"), protocol.methods)
+        methods = option_methods(ctx.options.get("methods"), protocol.methods)
         data = colored_mnist(ctx.mnist_dir, protocol.data)
         for m in methods:
             for seed in ctx.seed_list(protocol.seeds):
@@ -131,7 +138,7 @@ class ShortcutTrack(Track):
             if rho == protocol.data.rho:
                 continue  # the main rows are the sweep's point at the protocol's ρ
             sweep_data = colored_mnist(ctx.mnist_dir, replace(protocol.data, rho=rho))
-            for m in _option_methods(ctx.options.get("sweep_methods"), protocol.sweep_methods):
+            for m in option_methods(ctx.options.get("sweep_methods"), protocol.sweep_methods):
                 if m not in methods:
                     continue
                 for seed in range(min(protocol.sweep_seeds, len(ctx.seed_list(protocol.seeds)))):
@@ -140,7 +147,8 @@ class ShortcutTrack(Track):
 
     def _train_and_score(self, ctx, protocol, data, spec: ZooSpec, history: bool, rho: Optional[float] = None):
         t0 = time.perf_counter()
-        entry = load_or_train(spec, data, evaluate=epoch_evaluator(data) if history else None, desc="shortcut")
+        entry = (load_zoo_entry(spec, data) if history
+                 else load_or_train(spec, data, evaluate=None, desc="shortcut"))
         metrics = shortcut_metrics(entry.model, data)
         metrics["history"] = entry.history if history else []
         metrics["hard_val_acc"] = accuracy(predict_logits(entry.model, data["hard_val"]).argmax(1), data["hard_val"])
