@@ -1,5 +1,5 @@
 """The overall table reads each track's headline through Track.headline and ranks by the rule."""
-from shortcutbench.results.overall import overall_rows, overall_table
+from shortcutbench.results.overall import _labels, overall_rows, overall_table
 from shortcutbench.results.record import make_record
 
 
@@ -56,3 +56,13 @@ def test_labels_from_records_else_from_the_zoo_method():
     col = table.columns.index("labels used")
     labels = {row[1]: row[col] for row in table.rows}
     assert labels == {"lazy_cnn.pgd_at": "none", "lazy_cnn.dfr": "group", "lt/ext-full": "?", "lazy_cnn.erm": "group"}
+
+
+def test_labels_ignore_records_that_declare_nothing():
+    def rec(track, model="lazy_cnn.cf_invar", **flags):
+        return make_record(track, model, 0, "full", "p", flags, {}, "fp", 0.0)
+
+    declared = rec("shortcut", uses_group_labels=False, uses_color_labels=True)
+    assert _labels([declared, rec("diagnostics")]) == "colour"  # diagnostics records declare no flags
+    assert _labels([rec("diagnostics", model="sub.unknown")]) == "?"  # no declaration, no zoo method
+    assert _labels([rec("shortcut", uses_group_labels=False, uses_color_labels=False)]) == "none"

@@ -114,7 +114,7 @@ def test_example_on_every_table_with_the_same_numbers(board):
         assert overall[SUB][col] == overall[ZOO][col], col  # equal merit, equal rank
     assert "partial" not in overall[ZOO]["score"] and overall[ZOO]["rank"] == "1"
     assert overall[SUB]["kind"] == "submission" and overall[SUB]["sanity checks"] == "passed"
-    assert overall[ZOO]["protocols"] == "attack.quick.v1 (1 seed); invariance.quick.v1 (1 seed); shortcut.quick.v2 (1 seed)"
+    assert overall[ZOO]["protocols"] == "attack.quick.v1 (1 seed); invariance.quick.v2 (1 seed); shortcut.quick.v2 (1 seed)"
     site = (board / "site" / "index.html").read_text()
     assert f"models/{SUB}.html" in site and (board / "site" / "models" / f"{SUB}.html").is_file()
     for track in TRACKS:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -24,14 +23,13 @@ import torch.nn as nn
 
 from ..attacks import FGSM, PGD, Cascade, MinEpsSearch, masking_flag, model_flags, standard_stages, success_curve
 from ..data import ColoredMNISTConfig
-from ..metrics import split_accuracies
 from ..results import plots
 from ..results.record import Record, make_record
 from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
 from ..train import METHODS
 from ..utils.config import config_from_strings
-from ..zoo import ZooSpec, load_or_train
+from ..zoo import ZooSpec
 from . import shortcut
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
@@ -216,7 +214,8 @@ class AttackTrack(Track):
 
     def _zoo(self, ctx: RunContext, p: AttackProtocol, data) -> List[Tuple[ZooSpec, Any]]:
         specs = model_specs(ctx.profile, ctx.seed_list(p.seeds), model_methods(ctx))
-        return [(s, load_or_train(s, data, evaluate=partial(split_accuracies, data=data), desc="attack")) for s in specs]
+        # one loader for every zoo entry, so an entry is the same file whichever track trains it first
+        return [(s, shortcut.load_zoo_entry(s, data, desc="attack")) for s in specs]
 
     def reference_selection(self, ctx: RunContext, p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
         """The 7→3 images: fair selection over the run's zoo models (computed once per context)."""

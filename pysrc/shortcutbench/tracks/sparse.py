@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
@@ -22,12 +21,10 @@ import torch
 from ..glm import PathConfig, fit_path
 from ..glm.decision import entry_order, features_per_class, select_sparse, selectivity, topk_accuracy
 from ..glm.decision import accuracy as layer_accuracy
-from ..metrics import split_accuracies
 from ..results import plots
 from ..results.record import Record, make_record
 from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
-from ..zoo import load_or_train
 from . import shortcut
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
@@ -116,7 +113,7 @@ class SparseTrack(Track):
         data = colored_mnist(ctx.mnist_dir, sc.data)
         for spec in shortcut.zoo_specs(sc, ctx.seed_list(sc.seeds)):
             t0 = time.perf_counter()
-            entry = load_or_train(spec, data, evaluate=partial(split_accuracies, data=data), desc="sparse")
+            entry = shortcut.load_zoo_entry(spec, data, desc="sparse")
             metrics = self.evaluate(entry.model, ctx)
             yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
                               {"protocol": asdict(protocol), "shortcut_protocol": sc.name, "zoo_key": entry.key,
