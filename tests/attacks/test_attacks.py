@@ -11,6 +11,31 @@ def test_apgd_checkpoints_follow_the_code():
     assert apgd_checkpoints(10) == list(range(2, 11))
 
 
+def test_apgd_halves_its_step_exactly_at_the_checkpoints(monkeypatch):
+    """The engine, not just the schedule function: with a loss that never improves, both of APGD's
+    conditions fire at every check, so η halves (and x restarts from the best point) after
+    iterations 22, 41, 57, 70, 80, 87, 93, 99 for N = 100, and at no other iteration."""
+    from shortcutbench.attacks import engine
+
+    calls = []
+    real = engine.pgd_step
+
+    def spy(x, x_prev, g, xo, e, st, lv, s, restore, *rest):
+        calls.append((bool(restore.all()), bool(restore.any()), float(st[0])))
+        return real(x, x_prev, g, xo, e, st, lv, s, restore, *rest)
+
+    monkeypatch.setattr(engine, "pgd_step", spy)
+    flat = lambda v: torch.tensor([[3.0, 1.0, 0.0, -1.0]]).expand(v.shape[0], 4) + 0 * v.flatten(1)[:, :1]  # noqa: E731
+    x = torch.rand(5, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    APGD(eps=0.1, steps=100)(flat, x, torch.zeros(5, dtype=torch.long))
+    assert len(calls) == 100  # one step per iteration 0 … 99 (x_100 is only evaluated)
+    marks = [t for t, (all_rows, _, _) in enumerate(calls) if all_rows]  # calls[t] makes x_{t+1} from x_t
+    assert marks == [22, 41, 57, 70, 80, 87, 93, 99]
+    assert not any(any_row for t, (_, any_row, _) in enumerate(calls) if t not in marks)
+    for t, (_, _, step) in enumerate(calls):  # η₀ = 2ε, halved at each checkpoint passed
+        assert step == pytest.approx(0.2 / 2 ** sum(m <= t for m in marks))
+
+
 def test_registry_lists_presets_and_presets_are_frozen():
     for name in ("fgsm", "pgd", "pgd40", "apgd-ce", "apgd-dlr", "apgd-t", "square", "standard"):
         assert name in ATTACKS
@@ -56,14 +81,24 @@ def test_square_invariants_and_linf_only(tiny):
         Square(eps=0.5, norm="l2")(m, x, y)
 
 
-def test_robust_accuracy_at_zero_equals_clean_and_never_rises(tiny):
+@pytest.mark.parametrize("name,config", [("fgsm", {}), ("pgd", {"steps": 10}), ("apgd-ce", {"steps": 10}),
+                                         ("standard", {"steps": 8, "n_targets": 3, "square_queries": 30})])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_robust_accuracy_at_zero_equals_clean_and_never_rises(tiny, name, config, norm):
     m, x, y = tiny
     with torch.no_grad():
         clean = (m(x).argmax(1) == y).float().mean().item()
-    accs = [robust_accuracy(m, x, y, create_attack("standard", eps=e, steps=8, n_targets=3, square_queries=30)
-                            ).robust.float().mean().item() for e in (0.0, 0.01, 0.03, 0.1)]
+    grid = (0.0, 0.01, 0.03, 0.1) if norm == "linf" else (0.0, 0.1, 0.3, 1.0)
+    res = [robust_accuracy(m, x, y, create_attack(name, eps=e, norm=norm, **config)) for e in grid]
+    accs = [r.robust.float().mean().item() for r in res]
     assert accs[0] == clean
-    assert all(a >= b for a, b in zip(accs, accs[1:]))
+    # FGSM's single step may overshoot, so only the iterative attacks are held to monotonicity
+    assert name == "fgsm" or all(a >= b for a, b in zip(accs, accs[1:])), accs
+    assert accs[-1] < clean  # the grid is wide enough to break something: the test can fail
+    for e, r in zip(grid, res):  # the cascade's returned points obey the threat model too
+        d = (r.x_adv - x).flatten(1)
+        size = d.abs().amax(1) if norm == "linf" else d.norm(dim=1)
+        assert (size <= e + 1e-6).all() and r.x_adv.min() >= 0 and r.x_adv.max() <= 1 and not r.x_adv.isnan().any()
 
 
 def test_cascade_is_at_most_each_member(tiny):

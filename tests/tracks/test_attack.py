@@ -5,7 +5,8 @@ import torch
 from shortcutbench.models import create_model
 from shortcutbench.results.record import make_record
 from shortcutbench.tracks import TRACKS, RunContext
-from shortcutbench.tracks.attack import AttackProtocol, fair_selection, min_eps_study, model_specs, robustness, subset
+from shortcutbench.tracks.attack import (SEED_COMPARED, AttackProtocol, fair_selection, min_eps_study, model_specs,
+                                         robustness, subset)
 from shortcutbench.tracks.common import colored_mnist
 
 TINY = AttackProtocol("attack.test", n_per_split=10, linf_eps=(0.05, 0.3), l2_eps=(1.0,), pgd_steps=3, apgd_steps=4,
@@ -20,9 +21,13 @@ def test_subset_is_fixed_and_stratified():
     assert set(data["hard"].digit[idx].tolist()) == set(range(10))
 
 
-def test_specs_include_erm_and_adversarial_training():
-    methods = {s.method for s in model_specs("quick", [0])}
-    assert {"erm", "pgd_at", "fgsm_at"} <= methods
+def test_specs_train_at_models_longer_and_share_the_shortcut_entries():
+    from shortcutbench.tracks import shortcut
+
+    specs = {s.method: s for s in model_specs("full", [0], ("erm", "cf_invar", "pgd_at"))}
+    assert specs["erm"] == shortcut.zoo_spec(shortcut.PROTOCOLS["full"], "erm", 0)
+    assert specs["cf_invar"] == shortcut.zoo_spec(shortcut.PROTOCOLS["full"], "cf_invar", 0)
+    assert specs["pgd_at"].train.epochs == 10
 
 
 def test_robustness_min_eps_and_render(tmp_path):
@@ -37,6 +42,9 @@ def test_robustness_min_eps_and_render(tmp_path):
                                               and r["attack"] == "standard"), key=lambda r: r["eps"])]
             clean = next(r["clean"] for r in rows if r["split"] == split)
             assert all(a <= clean for a in accs) and accs == sorted(accs, reverse=True)
+    for split in TINY.splits:  # AutoAttack's sanity flags, per split, in every record
+        assert set(rob["flags"][split]) == {"randomness", "logit_spread", "softmax_outputs", "zero_grad_share"}
+    assert isinstance(rob["flags"]["square_beats_whitebox"], bool)
     split, idx = fair_selection([model], TINY, data)
     me = min_eps_study(model, TINY, data, split, idx)
     assert me["n"] == len(idx)
@@ -58,7 +66,9 @@ def test_options_override_protocol():
 def test_models_option_chooses_the_zoo():
     from shortcutbench.tracks.attack import model_methods
 
-    assert model_methods(RunContext()) == ("erm", "pgd_at", "fgsm_at")
+    assert model_methods(RunContext()) == ("erm", "cf_invar", "pgd_at")  # quick: kept small
+    full = model_methods(RunContext(profile="full"))  # full: every zoo model
+    assert len(full) == 15 and {"erm", "irm", "lff", "dfr", "pgd_at", "fgsm_at"} <= set(full)
     assert model_methods(RunContext(options={"models": "erm"})) == ("erm",)
     assert set(model_methods(RunContext(options={"models": "all"}))) >= {"erm", "dfr", "pgd_at", "fgsm_at"}
     import pytest
@@ -69,34 +79,95 @@ def test_models_option_chooses_the_zoo():
 
 
 class _Sevens(torch.nn.Module):
-    """Says 7 (P ≈ 0.94) where the image is brighter than ``t`` (t = -1: always), else 0."""
+    """Says 7 (P ≈ 0.94) where the image is brighter than ``t`` (t = -1: always), else 0; ``gain``
+    sets how sharply."""
 
-    def __init__(self, t: float):
+    def __init__(self, t: float, gain: float = 25.0):
         super().__init__()
-        self.t = t
+        self.t, self.gain = t, gain
 
     def forward(self, x):
-        bright = (x.mean(dim=(1, 2, 3)) - self.t).clamp(-0.2, 0.2) * 25 + 5  # 10 when bright, 0 when dark
+        bright = (x.mean(dim=(1, 2, 3)) - self.t).clamp(-0.2, 0.2) * self.gain + 5  # 10 when bright, 0 when dark
         logits = torch.zeros(x.shape[0], 10) + x.flatten(1)[:, :10]  # depends on x: gradients flow
         logits[:, 7] = logits[:, 7] + bright
         logits[:, 0] = logits[:, 0] + 10 - bright
         return logits
 
 
-def test_evaluate_attacks_the_reference_images(monkeypatch):
-    """A model evaluated alone (a submission) gets the 7→3 study on the images selected over the
-    run's zoo models, not on its own selection: the zoo's code path and image set."""
+def _quick_track(monkeypatch, compared, **changes):
+    """The attack track on TINY (hard split only) with ``compared`` as the frozen compared set."""
+    import dataclasses
+
     from shortcutbench.tracks import attack
 
-    data = colored_mnist()
-    sevens = data["hard"].images((data["hard"].digit == 7).nonzero().squeeze(1))
-    zoo = [_Sevens(-1.0), _Sevens(float(sevens.mean(dim=(1, 2, 3)).median()))]
-    monkeypatch.setitem(attack.PROTOCOLS, "quick", __import__("dataclasses").replace(TINY, splits=("hard",), linf_eps=(0.05,), l2_eps=()))
+    monkeypatch.setitem(attack.PROTOCOLS, "quick", dataclasses.replace(TINY, splits=("hard",), linf_eps=(0.05,), l2_eps=(),
+                                                                       **changes))
     track = TRACKS.get("attack")()
-    monkeypatch.setattr(track, "_zoo", lambda ctx, p, data: [(None, type("E", (), {"model": m})) for m in zoo])
+    monkeypatch.setattr(track, "compared_models", lambda ctx, p, data: compared)
+    return track
+
+
+def _sevens_zoo(data):
+    sevens = data["hard"].images((data["hard"].digit == 7).nonzero().squeeze(1))
+    bright = sevens.mean(dim=(1, 2, 3))
+    return [_Sevens(-1.0), _Sevens(float(bright.median()))], bright
+
+
+def test_compared_set_is_the_seeds_four_models_at_seed_0_in_the_full_profile():
+    from shortcutbench.tracks.attack import protocol_for
+
+    track = TRACKS.get("attack")()
+    for ctx in (RunContext(profile="full"), RunContext(profile="full", seeds=3, options={"models": "irm"})):
+        specs = track.compared_specs(ctx, protocol_for(ctx))
+        assert [s.method for s in specs] == list(SEED_COMPARED) and {s.seed for s in specs} == {0}
+    assert [s.method for s in track.compared_specs(RunContext(), protocol_for(RunContext()))] == ["erm"]  # quick
+    ctx = RunContext(options={"compared": "erm,cf_invar"})  # a recorded protocol override
+    assert [s.method for s in track.compared_specs(ctx, protocol_for(ctx))] == ["erm", "cf_invar"]
+    import pytest
+
+    from shortcutbench.errors import UsageError
+    with pytest.raises(UsageError, match="nope"):
+        protocol_for(RunContext(options={"compared": "erm,nope"}))
+
+
+def test_evaluate_attacks_the_reference_images(monkeypatch):
+    """A model evaluated alone (a submission) gets the 7→3 study on the images selected over the
+    compared set, not on its own selection: the zoo's code path and image set."""
+    data = colored_mnist()
+    zoo, _ = _sevens_zoo(data)
+    track = _quick_track(monkeypatch, zoo)
     ref_split, ref = fair_selection(zoo, TINY, data)
     own_split, own = fair_selection(zoo[:1], TINY, data)
     assert ref_split == own_split == "hard" and len(ref) == len(own) == TINY.n_min_eps
     assert ref.tolist() != own.tolist()  # the test can tell them apart
     got = track.evaluate(zoo[0], RunContext())["min_eps"]
     assert (got["split"], got["indices"]) == (ref_split, ref.tolist())
+    assert got["n_eligible"] == got["n"] == len(ref) and len(got["eps_min"]) == len(ref)
+
+
+def test_model_outside_the_compared_set_gets_its_own_mask(monkeypatch, tmp_path):
+    """A model confident on only some reference images is attacked on those, its metrics are over
+    those, and its row is marked outside the fair comparison; a compared model's row is fair."""
+    data = colored_mnist()
+    zoo, _ = _sevens_zoo(data)
+    p = __import__("dataclasses").replace(TINY, n_min_eps=12)
+    track = _quick_track(monkeypatch, zoo, n_min_eps=p.n_min_eps)
+    _, ref = fair_selection(zoo, p, data)
+    bright = data["hard"].images(ref).mean(dim=(1, 2, 3))
+    stricter = _Sevens(float(bright.median()), gain=2000.0)  # confident on the brighter half
+    with torch.no_grad():  # expected mask, by hand: argmax 7 with P(7) >= 0.9
+        prob = stricter(data["hard"].images(ref)).softmax(1)
+    expect = ((prob.argmax(1) == 7) & (prob[:, 7] >= 0.9)).tolist()
+    assert 0 < sum(expect) < len(ref)  # the test can tell a mask from none
+    got = track.evaluate(stricter, RunContext())
+    me = got["min_eps"]
+    assert me["indices"] == ref.tolist() and me["eligible"] == expect
+    assert me["n_eligible"] == sum(expect) and len(me["eps_min"]) == sum(expect)
+    fair = track.evaluate(zoo[1], RunContext())
+    recs = [make_record("attack", name, 0, "quick", "attack.test", {**m, "train_time_s": 0.0},
+                        {"protocol": __import__("dataclasses").asdict(track.protocol(RunContext())),
+                         "compared_models": ["a", "b"]}, "fp", 1.0)
+            for name, m in (("cmp", fair), ("other", got))]
+    rows = {r[0]: r for r in track.render(recs, tmp_path)[1].rows}
+    assert rows["cmp"][3:5] == [f"{len(ref)} / {len(ref)}", "fair"]
+    assert rows["other"][3:5] == [f"{sum(expect)} / {len(ref)}", "outside"]

@@ -103,8 +103,9 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
         hist = torch.zeros(n_iter, B, dtype=x0.dtype, device=x0.device)
         reduced = torch.ones(B, dtype=torch.bool, device=x0.device)  # C2 is false at the first check
         best_last = best_loss
-        k, decr, kmin = max(int(0.22 * n_iter), 1), max(int(0.03 * n_iter), 1), max(int(0.06 * n_iter), 1)
-        counter = 0
+        # checkpoint (1-based iteration) → length of the period it closes (C1's window)
+        marks = apgd_checkpoints(n_iter)
+        period = dict(zip(marks, [b - a for a, b in zip([0] + marks, marks)]))
 
     def flush(rows: torch.Tensor) -> None:
         sel = idx[rows]
@@ -133,15 +134,14 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
             else:
                 i = t - 1  # AutoAttack's iteration index: x_t is its x_{i+1}
                 hist[i] = lv
-                counter += 1
-                if counter == k:
+                if t in period:
+                    k = period[t]
                     ups = sum((hist[(i - c) % n_iter] > hist[(i - c - 1) % n_iter]).to(x0.dtype) for c in range(k))
                     osc = ups <= k * rho  # C1 (the window reaches the zero row at the first check: §3 quirk)
                     no_impr = ~reduced & (best_last >= new_best)  # C2
                     restore = osc | no_impr
                     reduced, best_last = restore.clone(), new_best.clone()
                     st = torch.where(restore, st / 2, st)
-                    k, counter = max(k - decr, kmin), 0
         alpha = 1.0 if t == 0 else 1.0 - momentum
         x = pgd_step(x, x_prev, g, xo, e, st, lv, s, restore, best_loss, best_x, best_g, adv, alpha, l2)
         n_ok = int(ok.sum())

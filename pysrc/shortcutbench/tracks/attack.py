@@ -2,12 +2,19 @@
 model — untargeted robust accuracy under FGSM, PGD-40 and the AutoAttack-style ``standard``
 cascade at several ℓ∞ and ℓ2 radii, and the targeted 7→3 minimal-ε study of seed 000 §7.
 
-Models: ERM and the adversarially trained ``pgd_at`` and ``fgsm_at`` (``--set models=a,b``
-names other zoo methods, ``models=all`` every method of the shortcut protocol plus the AT
-models). Inputs: fixed, class- and colour-stratified subsets of the hard split (every digit in a
-non-dominant colour) and of the easy split. The 7→3 study attacks the images every *reference*
-model (the zoo models of the run) classifies confidently; a submitted model is attacked on the
-same images, so zoo entries and submissions share one code path (``evaluate``) and one image set.
+Models: the full profile attacks every zoo model (every method of the shortcut protocol plus the
+AT models, training seed 0 unless ``--seeds``); the quick profile a small set (DEFAULT_MODELS);
+``--set models=a,b`` names zoo methods, ``models=all`` all of them. Inputs: fixed, class- and
+colour-stratified subsets of the hard split (every digit in a non-dominant colour) and of the
+easy split.
+
+The 7→3 study attacks *reference images*: the source-class images that every model of the
+protocol's frozen ``compared`` set (seed 000 §7.4: the baseline and the seed's three mitigations)
+classifies correctly with high confidence. Every other zoo model and every submission is attacked
+on the same images, restricted to those *it* classifies correctly and confidently (its own mask;
+a row over fewer than all reference images is outside the fair comparison). Zoo entries and
+submissions share one code path (``evaluate``) and one image set, and the set never depends on
+which models a run evaluates.
 """
 from __future__ import annotations
 
@@ -38,10 +45,13 @@ AT_METHODS = ("pgd_at", "fgsm_at")
 AT_EPOCHS = 10  # adversarial training converges slower: at the shortcut protocol's 4 epochs fgsm_at
 # never predicts some classes (easy acc 0.59); at 10 it reaches ERM's easy accuracy
 BASELINE = "lazy_cnn.erm"
-# The zoo models of a run unless `--set models=...`: ERM and the AT models, the three models of
-# the committed attack.full.v1 records (every shortcut mitigation would make 15 models, ~2 h of
-# attacks on 2 cores; `models=all` runs them).
-DEFAULT_MODELS = ("erm",) + AT_METHODS
+# Seed 000 §7.4: the fair 7→3 selection is over "ALL models (baseline + 3 robust models)": ERM and
+# the seed's DANN (our dann_fixa), saliency-masked (saliency_bg) and CF-INVAR models.
+SEED_COMPARED = ("erm", "dann_fixa", "saliency_bg", "cf_invar")
+COMPARED_SEED = 0  # the compared models' training seed: the selection is one frozen image set
+# The zoo models of a run unless `--set models=...`: every zoo model in the full profile; in the
+# quick profile ERM, one mitigation and PGD-AT (keeps `make run` short; `models=all` runs them all).
+DEFAULT_MODELS = {"quick": ("erm", "cf_invar", "pgd_at"), "full": ("all",)}
 RUN_OPTIONS = ("models",)  # options that choose the zoo, not the frozen protocol
 HEADLINE = ("easy", "linf", 0.1, "standard")  # (split, norm, ε, attack) of the overall table's attack column
 
@@ -58,40 +68,51 @@ class AttackProtocol:
     pgd_steps: int = 40
     apgd_steps: int = 100
     n_targets: int = 9
-    square_queries: int = 5000
-    # 7→3 study (seed 000 §7): κ = 0.9, ε ≤ 0.05, fair selection at confidence ≥ select_conf
+    square_queries: int = 5000  # the issue's `standard` preset (AutoAttack standard)
+    # 7→3 study (seed 000 §7): κ = 0.9, ε ≤ 0.05, fair selection at confidence ≥ select_conf over
+    # the `compared` zoo methods (training seed COMPARED_SEED)
     source: int = 7
     target: int = 3
     kappa: float = 0.9
     eps_max: float = 0.05
     select_conf: float = 0.9
+    compared: Tuple[str, ...] = SEED_COMPARED
     n_min_eps: int = 20
+    min_eps_iters: int = 100  # APGD iterations at ε_max
     min_eps_restarts: int = 3
-    min_eps_steps: int = 10
+    min_eps_steps: int = 10  # bisection levels
+    min_eps_level_iters: int = 50  # APGD iterations per bisection level (warm start)
     seed: int = 0
     seeds: int = 1
     data: ColoredMNISTConfig = ColoredMNISTConfig()
 
 
 PROTOCOLS: Dict[str, AttackProtocol] = {
-    "quick": AttackProtocol("attack.quick.v1", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
-                            square_queries=100, n_min_eps=10, min_eps_restarts=1, min_eps_steps=7),
-    # full: AutoAttack's budgets except Square (1,000 queries, not 5,000) and 100 images per split, so the
-    # profile fits ~15 min on a shared 2-core machine; `--set square_queries=5000 --set n_per_split=1000`
-    # runs the complete protocol.
-    "full": AttackProtocol("attack.full.v1", n_per_split=100, square_queries=1000, n_min_eps=20),
+    # v2: frozen compared set for the 7→3 selection with per-model masks (v1: selection over the
+    # run's models), min-ε iterations recorded; full: Square 5,000 queries (v1: 1,000)
+    # quick: the selection is over ERM alone: the quick profile's 2-epoch mitigations are confident
+    # (P(7) ≥ 0.9) on no image of 7 of either split, so a selection over the seed's set is empty
+    "quick": AttackProtocol("attack.quick.v2", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
+                            square_queries=100, compared=("erm",), n_min_eps=10, min_eps_iters=25,
+                            min_eps_restarts=1, min_eps_steps=7, min_eps_level_iters=25),
+    # full: AutoAttack's budgets (`standard` with Square 5,000 queries) on 100 images per split;
+    # `--set n_per_split=1000` runs larger subsets
+    "full": AttackProtocol("attack.full.v2", n_per_split=100),
 }
 
 
 def protocol_for(ctx: RunContext) -> AttackProtocol:
     opts = {k: v for k, v in ctx.options.items() if k not in RUN_OPTIONS}
-    return config_from_strings(AttackProtocol, opts, PROTOCOLS[ctx.profile]) if opts else PROTOCOLS[ctx.profile]
+    p = config_from_strings(AttackProtocol, opts, PROTOCOLS[ctx.profile]) if opts else PROTOCOLS[ctx.profile]
+    for n in p.compared:
+        METHODS.get(n)  # unknown method: one-line UsageError
+    return p
 
 
 def model_methods(ctx: RunContext) -> Tuple[str, ...]:
-    """`--set models=a,b` (zoo method names), `models=all`, or DEFAULT_MODELS."""
+    """`--set models=a,b` (zoo method names), `models=all`, or the profile's DEFAULT_MODELS."""
     value = ctx.options.get("models", "")
-    names = tuple(v.strip() for v in value.split(",") if v.strip()) or DEFAULT_MODELS
+    names = tuple(v.strip() for v in value.split(",") if v.strip()) or DEFAULT_MODELS[ctx.profile]
     if names == ("all",):
         names = shortcut.PROTOCOLS[ctx.profile].methods + AT_METHODS
     for n in names:
@@ -99,7 +120,7 @@ def model_methods(ctx: RunContext) -> Tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def model_specs(profile: str, seeds: List[int], methods: Tuple[str, ...] = DEFAULT_MODELS) -> List[ZooSpec]:
+def model_specs(profile: str, seeds: List[int], methods: Tuple[str, ...]) -> List[ZooSpec]:
     """Zoo entries of ``methods``: the shortcut protocol's training config (the same entries the
     shortcut track trains), AT_EPOCHS for the AT models."""
     sp = shortcut.PROTOCOLS[profile]
@@ -154,36 +175,50 @@ def robustness(model: nn.Module, p: AttackProtocol, data) -> Dict[str, Any]:
     return {"robust": rows, "flags": {**flags, "square_beats_whitebox": masked}}
 
 
+def confident_source(model: nn.Module, x: torch.Tensor, p: AttackProtocol) -> torch.Tensor:
+    """[B] bool: the model says p.source with confidence ≥ p.select_conf (seed 000 §7.4's "predict
+    correctly with high confidence"); the fair selection and every model's own mask."""
+    with torch.no_grad():
+        prob = model(x).softmax(1)
+    return (prob.argmax(1) == p.source) & (prob[:, p.source] >= p.select_conf)
+
+
 def fair_selection(models: List[nn.Module], p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
     """Seed 000 §7.4: source-class images every compared model classifies correctly with
     confidence ≥ select_conf, from the hard split; when fewer than 5 qualify there (a colour-
-    following model is wrong on nearly all of it), from the easy split. First n_min_eps kept."""
+    following baseline is wrong on nearly all of it), from the easy split. First n_min_eps kept."""
     for split_name in ("hard", "easy"):
         split = data[split_name]
         cand = (split.digit == p.source).nonzero().squeeze(1)
         x = split.images(cand)
         keep = torch.ones(len(cand), dtype=torch.bool)
         for m in models:
-            with torch.no_grad():
-                prob = m(x).softmax(1)
-            keep &= (prob.argmax(1) == p.source) & (prob[:, p.source] >= p.select_conf)
+            keep &= confident_source(m, x, p)
         if int(keep.sum()) >= 5:
             return split_name, cand[keep][: p.n_min_eps]
     return "none", torch.zeros(0, dtype=torch.long)
 
 
 def min_eps_study(model: nn.Module, p: AttackProtocol, data, split_name: str, idx: torch.Tensor) -> Dict[str, Any]:
+    """The 7→3 search on the reference images ``idx`` the model classifies correctly and
+    confidently (its own mask: all of them for a compared model); metrics over those."""
     if idx.numel() == 0:
-        return {"split": split_name, "n": 0}
+        return {"split": split_name, "n": 0, "n_eligible": 0}
     split = data[split_name]
     x, y = split.images(idx), split.digit[idx]
-    t = torch.full_like(y, p.target)
+    mask = confident_source(model, x, p)
+    out = {"split": split_name, "n": int(idx.numel()), "indices": idx.tolist(), "eligible": mask.tolist(),
+           "n_eligible": int(mask.sum())}
+    if not mask.any():
+        return out
+    x, y = x[mask], y[mask]
     t0 = time.perf_counter()
-    res = MinEpsSearch(norm="linf", eps_max=p.eps_max, kappa=p.kappa, steps=p.min_eps_steps,
-                       restarts=p.min_eps_restarts, seed=p.seed).run(model, x, y, t)
+    res = MinEpsSearch(norm="linf", eps_max=p.eps_max, kappa=p.kappa, steps=p.min_eps_steps, iters=p.min_eps_iters,
+                       restarts=p.min_eps_restarts, level_iters=p.min_eps_level_iters,
+                       seed=p.seed).run(model, x, y, torch.full_like(y, p.target))
     e = res.eps_min.double()
     ok = torch.isfinite(e)
-    return {"split": split_name, "n": int(idx.numel()), "indices": idx.tolist(), "eps_min": e.tolist(),
+    return {**out, "eps_min": e.tolist(),  # over the eligible images, in index order; ∞ (null): no success
             "success_rate": float(ok.double().mean()),
             "median_eps": float(e[ok].median()) if ok.any() else math.nan,
             "mean_eps": float(e[ok].mean()) if ok.any() else math.nan,
@@ -217,12 +252,19 @@ class AttackTrack(Track):
         # one loader for every zoo entry, so an entry is the same file whichever track trains it first
         return [(s, shortcut.load_zoo_entry(s, data, desc="attack")) for s in specs]
 
+    def compared_specs(self, ctx: RunContext, p: AttackProtocol) -> List[ZooSpec]:
+        return model_specs(ctx.profile, [COMPARED_SEED], p.compared)
+
     def reference_selection(self, ctx: RunContext, p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
-        """The 7→3 images: fair selection over the run's zoo models (computed once per context)."""
-        key = (ctx.profile, ctx.seeds, ctx.mnist_dir, tuple(sorted(ctx.options.items())))
+        """The 7→3 reference images: fair selection over the protocol's frozen compared set
+        (trained on demand; independent of the models a run evaluates), computed once."""
+        key = (ctx.profile, ctx.mnist_dir, p)
         if key not in self._references:
-            self._references[key] = fair_selection([e.model for _, e in self._zoo(ctx, p, data)], p, data)
+            self._references[key] = fair_selection(self.compared_models(ctx, p, data), p, data)
         return self._references[key]
+
+    def compared_models(self, ctx: RunContext, p: AttackProtocol, data) -> List[nn.Module]:
+        return [shortcut.load_zoo_entry(s, data, desc="attack").model.eval() for s in self.compared_specs(ctx, p)]
 
     def evaluate(self, model, ctx: RunContext):
         """Robust accuracy + the 7→3 study on the reference images: what zoo models and
@@ -236,14 +278,13 @@ class AttackTrack(Track):
     def run(self, ctx: RunContext) -> Iterable[Record]:
         p = protocol_for(ctx)
         data = colored_mnist(ctx.mnist_dir, p.data)
-        entries = self._zoo(ctx, p, data)
-        for spec, entry in entries:
+        compared = sorted(s.model_id for s in self.compared_specs(ctx, p))
+        for spec, entry in self._zoo(ctx, p, data):
             t0 = time.perf_counter()
             metrics = {**self.evaluate(entry.model, ctx), "train_time_s": entry.train_time_s}
             yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, p.name, metrics,
                               {"protocol": asdict(p), "zoo_key": entry.key, "data_source": data.source,
-                               "compared_models": sorted({s.model_id for s, _ in entries})},
-                              data.fingerprint, time.perf_counter() - t0)
+                               "compared_models": compared}, data.fingerprint, time.perf_counter() - t0)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
@@ -251,7 +292,7 @@ class AttackTrack(Track):
         by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         proto = records[0].config["protocol"] if records else {}
-        return [self._robust_table(by_model, proto, fig_dir, records), self._min_eps_table(by_model, proto, fig_dir)]
+        return [self._robust_table(by_model, proto, fig_dir, records), self._min_eps_table(by_model, proto, fig_dir, records)]
 
     def _robust_table(self, by_model, proto, fig_dir, records) -> Table:
         cols = ["model", "profile", "split", "threat", "ε", "seeds", "clean", "FGSM", "PGD-40", "standard", "flags"]
@@ -312,32 +353,44 @@ class AttackTrack(Track):
         ]
         return Table("attack", self.title, cols, rows, notes, figures)
 
-    def _min_eps_table(self, by_model, proto, fig_dir) -> Table:
+    def _min_eps_table(self, by_model, proto, fig_dir, records) -> Table:
         src, tgt, kappa, eps_max = proto.get("source"), proto.get("target"), proto.get("kappa"), proto.get("eps_max")
-        cols = ["model", "profile", "seeds", "samples", "success rate", "median ε_min", "mean ε_min",
-                f"mean best P({tgt})@{eps_max}", "median ε_min / baseline"]
+        cols = ["model", "profile", "seeds", "images (own / reference)", "comparison", "success rate", "median ε_min",
+                "mean ε_min", f"mean best P({tgt})@{eps_max}", "median ε_min / baseline"]
         base = by_model.get(BASELINE)
         base_med = _nanmean([r.metrics["min_eps"].get("median_eps") for r in base]) if base else math.nan
+        compared = next((r.config["compared_models"] for r in records if "compared_models" in r.config), [])
         rows, series = [], {}
         grid = np.linspace(0, eps_max or 0.05, 51)
-        split_used = "-"
-        for model_id, recs in sorted(by_model.items()):
+        split_used = next((r.metrics["min_eps"].get("split") for r in records), "-")
+        n_ref = next((r.metrics["min_eps"].get("n", 0) for r in records), 0)
+
+        def fair(me) -> bool:  # its metrics are over every reference image (v1 records: always)
+            return all(m.get("n_eligible", m["n"]) == m["n"] > 0 for m in me)
+        # rows in the fair comparison first
+        for model_id, recs in sorted(by_model.items(), key=lambda kv: (not fair([r.metrics["min_eps"] for r in kv[1]]), kv[0])):
             me = [r.metrics["min_eps"] for r in recs]
-            split_used = me[0].get("split", "-")
-            if not me[0].get("n"):
-                rows.append([model_id, recs[0].profile, str(len(recs)), "0", "–", "–", "–", "–", "–"])
+            own = sorted({m.get("n_eligible", m["n"]) for m in me})
+            images = f"{'–'.join(map(str, (own[0], own[-1]) if len(own) > 1 else own))} / {me[0]['n']}"
+            is_fair = fair(me)
+            head = [model_id, recs[0].profile, str(len(recs)), images,
+                    "fair" if is_fair else "outside" if me[0]["n"] else "–"]
+            if not any(m.get("n_eligible", m["n"]) for m in me):
+                rows.append(head + ["–"] * 5)
                 continue
+            me = [m for m in me if m.get("n_eligible", m["n"])]
             med = _nanmean([m["median_eps"] for m in me])
 
             def num(key: str, fmt: str) -> str:
                 v = _nanmean([m[key] for m in me])
                 return "–" if math.isnan(v) else fmt.format(v)
             ratio = f"{med / base_med:.2f}×" if base_med and not math.isnan(base_med) and not math.isnan(med) else "–"
-            rows.append([model_id, recs[0].profile, str(len(recs)), str(me[0]["n"]), fmt_pct(*mean_se([m["success_rate"] for m in me])),
-                         num("median_eps", "{:.4f}"), num("mean_eps", "{:.4f}"), num("mean_best_p", "{:.3f}"), ratio])
+            rows.append(head + [fmt_pct(*mean_se([m["success_rate"] for m in me])), num("median_eps", "{:.4f}"),
+                                num("mean_eps", "{:.4f}"), num("mean_best_p", "{:.3f}"), ratio])
             curves = np.array([success_curve([math.inf if v is None else v for v in m["eps_min"]], grid) for m in me])
-            series[model_id] = {"x": grid, "mean": curves.mean(0),
-                                "se": curves.std(0, ddof=1) / np.sqrt(len(me)) if len(me) > 1 else None}
+            series[model_id if is_fair else f"{model_id} (outside)"] = {
+                "x": grid, "mean": curves.mean(0), "ls": "-" if is_fair else ":",
+                "se": curves.std(0, ddof=1) / np.sqrt(len(me)) if len(me) > 1 else None}
         figures = []
         if series:
             path = fig_dir / "min_eps_success_vs_eps.png"
@@ -346,15 +399,22 @@ class AttackTrack(Track):
             figures.append(str(path.relative_to(fig_dir.parent.parent)))
         notes = [
             f"Seed 000 §7: targeted {src}→{tgt}, success = argmax = {tgt} with P({tgt}) ≥ {kappa}, ℓ∞, ε ≤ {eps_max}. "
-            f"Fair selection: the first {proto.get('n_min_eps')} images of digit {src} that every compared zoo model "
-            f"classifies as {src} with confidence ≥ {proto.get('select_conf')} (a submission is attacked on the same "
-            f"images and does not join the selection), from the hard split, or from the easy "
-            f"split when fewer than 5 qualify on the hard split (used here: **{split_used}**).",
-            f"ε_min per sample: APGD (targeted CE = log P({tgt}), {proto.get('apgd_steps')} it., "
+            f"Reference images (seed 000 §7.4's fair selection): the first {proto.get('n_min_eps')} images of digit "
+            f"{src} that every model of the protocol's frozen compared set "
+            f"({', '.join(compared) or ', '.join(proto.get('compared', ()))}; training seed {COMPARED_SEED}: the "
+            f"baseline and the seed's three mitigations) classifies as {src} with P({src}) ≥ {proto.get('select_conf')}, "
+            f"from the hard split, or from the easy split when fewer than 5 qualify there (used here: "
+            f"**{split_used}**, {n_ref} images; the colour-following baseline is wrong on the hard split).",
+            f"Every model, compared or not, zoo model or submission, is attacked on those reference images that it "
+            f"classifies as {src} with P({src}) ≥ {proto.get('select_conf')} (images: own / reference) and its metrics "
+            f"are over those. comparison = fair: all reference images (always so for the compared set); outside: "
+            f"fewer, so its numbers are over its own subset and not comparable with the fair rows (dotted curves).",
+            f"ε_min per sample: APGD (targeted CE = log P({tgt}), {proto.get('min_eps_iters', 100)} it., "
             f"{proto.get('min_eps_restarts')} restarts) at ε_max, then {proto.get('min_eps_steps')} bisection levels "
-            f"run as one batch with per-sample ε, each warm-started from the adversarial at the larger ε; monotone.",
+            f"({proto.get('min_eps_level_iters', 50)} it. each) run as one batch with per-sample ε, each warm-started "
+            f"from the adversarial at the larger ε; monotone.",
             "success rate: share with ε_min ≤ ε_max; median / mean ε_min: over the successful samples; mean best "
-            f"P({tgt}): over all selected samples, the highest P({tgt}) seen at ε_max; ratio: median ε_min over "
+            f"P({tgt}): over the attacked samples, the highest P({tgt}) seen at ε_max; ratio: median ε_min over "
             f"the baseline's ({BASELINE}); > 1 means harder to fool.",
         ]
         return Table("attack_min_eps", f"Attack track: targeted {src}→{tgt} minimal ε (seed 000 §7.5)", cols, rows,
