@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from shortcutbench.data.colored_mnist import PALETTE
 from shortcutbench.train.cf_invar import cf_invar_loss, symmetric_kl
-from shortcutbench.train.dann_fixa import dann_loss, dominance_label, lambda_color
+from shortcutbench.train.dann_fixa import adversary_stats, dann_loss, dominance_label, lambda_color
 from shortcutbench.train.dfr import refit_last_layer
 from shortcutbench.train.group_dro import dro_step, group_losses
 from shortcutbench.train.group_reweight import group_weights, weighted_ce
@@ -54,6 +54,18 @@ def test_dann_adversary_descends_while_features_ascend_its_loss():
     nn.functional.cross_entropy(disc(z_plain), d).backward()
     assert torch.allclose(z.grad, -z_plain.grad)  # features get the ascent direction
     assert disc.weight.grad.abs().sum() > 0  # the adversary itself still descends
+
+
+def test_adversary_stats_against_the_prior():
+    # an adversary answering "dominant" for all: accuracy = share of d = 1, spots no counter-example
+    d = torch.tensor([1, 1, 1, 0])
+    prior = torch.tensor([[0.0, 1.0]]).repeat(4, 1)
+    s = adversary_stats(prior, d)
+    assert s["adv_acc"] == 0.75 and s["adv_conflicting"] == 1 and s["adv_conflicting_found"] == 0
+    assert s["adv_loss"] == pytest.approx(math.log(1 + math.e ** -1) * 3 / 4 + math.log(1 + math.e) / 4)
+    spot = prior.clone()
+    spot[3] = torch.tensor([1.0, 0.0])
+    assert adversary_stats(spot, d)["adv_conflicting_found"] == 1 and adversary_stats(spot, d)["adv_acc"] == 1.0
 
 
 # --------------------------------------------------------------------------- saliency

@@ -86,9 +86,7 @@ def curve_subset(data: ColoredMNIST) -> ColoredSplit:
     Final-epoch numbers in the tables use the full hard split."""
     hard = data["hard"]
     digit_pos = torch.arange(len(hard)) // (NUM_CLASSES - 1)
-    keep = torch.nonzero(digit_pos % 3 == 0).flatten()
-    return replace(hard, name="hard_curve", gray=hard.gray[keep], digit=hard.digit[keep], color=hard.color[keep],
-                   rgb=hard.rgb[keep], source_index=hard.source_index[keep])
+    return hard.take(digit_pos % 3 == 0, "hard_curve")
 
 
 def epoch_evaluator(data: ColoredMNIST):
@@ -101,6 +99,16 @@ def epoch_evaluator(data: ColoredMNIST):
         return out
 
     return evaluate
+
+
+def train_fit(model, train: ColoredSplit) -> Dict[str, Optional[float]]:
+    """Accuracy on the aligned and on the conflicting *training* images: a model that fits its
+    counter-examples yet fails the hard split has memorised them rather than learnt shape."""
+    out = {}
+    for name, mask in (("train_aligned_acc", train.aligned), ("train_conflicting_acc", ~train.aligned)):
+        part = train.take(mask, name)
+        out[name] = accuracy(predict_logits(model, part).argmax(1), part) if len(part) else None
+    return out
 
 
 def option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -152,6 +160,7 @@ class ShortcutTrack(Track):
         metrics = shortcut_metrics(entry.model, data)
         metrics["history"] = entry.history if history else []
         metrics["hard_val_acc"] = accuracy(predict_logits(entry.model, data["hard_val"]).argmax(1), data["hard_val"])
+        metrics.update(train_fit(entry.model, data["train"]))
         metrics["train_time_s"] = entry.train_time_s
         metrics["epochs"] = spec.train.epochs
         metrics["method"] = spec.method
