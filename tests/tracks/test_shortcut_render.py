@@ -82,6 +82,16 @@ def test_main_table_numbers(tmp_path):
     sweep = tables["shortcut_rho_sweep"]
     assert sweep.columns == ["method", "ρ = 0.9", "ρ = 0.95"]
     assert sweep.rows[0][:2] == ["erm", "5.0 ± 0.0 (n=2)"]
+    # ERM: 5.0% at ρ = 0.9, mean(2, 3, 4)% = 3.0% at ρ = 0.95 → falls
+    assert "ERM: 5.0% at ρ = 0.9, 3.0% at ρ = 0.95: falls as ρ rises." in sweep.notes
+    assert "Methods swept: erm." in sweep.notes[0]
+
+
+def test_erm_trend_at_the_floor_is_not_called_a_fall():
+    from shortcutbench.tracks.shortcut_render import _erm_trend
+
+    assert "cannot resolve" in _erm_trend([0.001, 0.0005, 0.0], [0.9, 0.95, 0.99])
+    assert "does **not** fall" in _erm_trend([0.05, 0.08], [0.9, 0.95])
 
 
 def test_selection_rules_and_epochs_to_threshold():

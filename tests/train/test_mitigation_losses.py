@@ -16,7 +16,7 @@ from shortcutbench.train.helpers import balanced_order, coarse_group, grad_rever
 from shortcutbench.train.irm import irm_loss, irm_penalty, make_environments
 from shortcutbench.train.jtt import upsampled_order
 from shortcutbench.train.lff import ClassNormalisedEMA, gce_loss, relative_difficulty
-from shortcutbench.train.saliency import lambda_sal, saliency_penalty, shape_mask
+from shortcutbench.train.saliency import digit_mask, lambda_sal, saliency_penalty, shape_mask
 
 LOG2, LOG10 = math.log(2), math.log(10)
 
@@ -117,6 +117,24 @@ def test_saliency_stroke_gradient_shrinks_chroma_sensitivity_only():
     grad = model.w.grad[1].reshape(3, 2, 2)
     assert grad[:, 0, 0].sum().abs().item() < 1e-6
     assert torch.all(grad[:, 1:, :] == 0) and torch.all(grad[:, 0, 1] == 0)
+
+
+def test_background_coloured_data_gets_its_stroke_from_the_digit():
+    from shortcutbench.ops import colorize
+
+    gray = torch.zeros(1, 2, 2, dtype=torch.uint8)
+    gray[0, 0, 0] = 255
+    x = colorize(gray, PALETTE[2:3].contiguous(), True)  # white stroke on a blue background
+    assert shape_mask(x, 0.05).sum() == 4  # the seed's rule: every pixel is "stroke", no background
+    stroke = digit_mask(gray, 0.05)
+    assert stroke[0, 0].tolist() == [[1.0, 0.0], [0.0, 0.0]]
+    w = torch.randn(2, 12, generator=torch.Generator().manual_seed(2))
+    y = torch.tensor([1])
+    assert saliency_penalty(_Linear(w), x, y, "background", 0.05)[0].item() == 0.0
+    pen, _ = saliency_penalty(_Linear(w), x, y, "background", 0.05, stroke=stroke)
+    g = w[1].reshape(3, 2, 2)
+    gc = g - g.mean(0, keepdim=True)
+    assert pen.item() == pytest.approx(float((gc ** 2 * (1 - stroke[0])).sum()), rel=1e-6) and pen.item() > 0
 
 
 def test_saliency_schedule():
