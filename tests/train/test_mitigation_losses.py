@@ -21,6 +21,34 @@ from shortcutbench.train.saliency import digit_mask, lambda_sal, saliency_penalt
 LOG2, LOG10 = math.log(2), math.log(10)
 
 
+# --------------------------------------------------------------------------- ERM
+class _Flat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3 * 2 * 2, 10)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+@pytest.mark.parametrize("method", ["erm", "erm_adam"])
+def test_erm_step_value_and_direction(method):
+    from shortcutbench.train import METHODS, TrainConfig
+    from shortcutbench.train.method import Batch
+
+    x = torch.rand(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 3])
+    model = _Flat()
+    algo = METHODS.get(method)(model, TrainConfig(lr=0.1, momentum=0.0), None)
+    out = algo.training_step(Batch(x, y, y, torch.arange(4)), 0, 0)
+    assert out["loss"] == pytest.approx(LOG10, rel=1e-6)  # zero weights: uniform logits
+    # the step raised each image's own logit relative to the others
+    logits = model(x)
+    assert torch.all(logits.gather(1, y[:, None]).squeeze(1) > logits[:, 5])
+
+
 # --------------------------------------------------------------------------- DANN-FixA
 def test_dominance_label_and_schedule():
     assert dominance_label(torch.tensor([3, 3, 7]), torch.tensor([3, 5, 7])).tolist() == [1, 0, 1]

@@ -114,6 +114,11 @@ def train_fit(model, train: ColoredSplit) -> Dict[str, Optional[float]]:
     return out
 
 
+def score(model, data: ColoredMNIST) -> Dict[str, object]:
+    """What the track measures of any model, zoo entry or submission alike."""
+    return {**shortcut_metrics(model, data), **train_fit(model, data["train"])}
+
+
 def option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
     if not value:
         return default
@@ -132,7 +137,7 @@ class ShortcutTrack(Track):
                      "the share a colour-following model gets wrong")
 
     def evaluate(self, model, ctx: RunContext):
-        return shortcut_metrics(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))
+        return score(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         """Main rows (every method × seed), then the ρ sweep. ``--set methods=a,b`` restricts the
@@ -160,10 +165,9 @@ class ShortcutTrack(Track):
         t0 = time.perf_counter()
         entry = (load_zoo_entry(spec, data) if history
                  else load_or_train(spec, data, evaluate=None, desc="shortcut"))
-        metrics = shortcut_metrics(entry.model, data)
+        metrics = score(entry.model, data)
         metrics["history"] = entry.history if history else []
         metrics["hard_val_acc"] = accuracy(predict_logits(entry.model, data["hard_val"]).argmax(1), data["hard_val"])
-        metrics.update(train_fit(entry.model, data["train"]))
         metrics["train_time_s"] = entry.train_time_s
         metrics["epochs"] = spec.train.epochs
         metrics["method"] = spec.method
