@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from .models import create_model
-from .train import TrainConfig, fit
+from .train import METHODS, TrainConfig, fit
 from .utils.atomic import atomic_write_bytes, atomic_write_text
 from .utils.fingerprint import canonical_json, hash_config
 
@@ -49,7 +49,11 @@ class ZooSpec:
         return f"{self.arch}.{self.method}" + (f".{self.tag}" if self.tag else "")
 
     def key(self, data_fingerprint: str) -> str:
-        return hash_config({"spec": asdict(self), "data": data_fingerprint, "zoo": ZOO_VERSION}, n=20)
+        payload = {"spec": asdict(self), "data": data_fingerprint, "zoo": ZOO_VERSION}
+        version = getattr(METHODS.get(self.method), "zoo_version", 1) if self.method in METHODS else 1
+        if version > 1:  # only methods that changed carry it, so every other key stays as it was
+            payload["method_version"] = version
+        return hash_config(payload, n=20)
 
 
 @dataclass

@@ -82,6 +82,16 @@ def test_main_table_numbers(tmp_path):
     sweep = tables["shortcut_rho_sweep"]
     assert sweep.columns == ["method", "ρ = 0.9", "ρ = 0.95"]
     assert sweep.rows[0][:2] == ["erm", "5.0 ± 0.0 (n=2)"]
+    # ERM: 5.0% at ρ = 0.9, mean(2, 3, 4)% = 3.0% at ρ = 0.95 → falls
+    assert "ERM: 5.0% at ρ = 0.9, 3.0% at ρ = 0.95: falls as ρ rises." in sweep.notes
+    assert "Methods swept: erm." in sweep.notes[0]
+
+
+def test_erm_trend_at_the_floor_is_not_called_a_fall():
+    from shortcutbench.tracks.shortcut_render import _erm_trend
+
+    assert "cannot resolve" in _erm_trend([0.001, 0.0005, 0.0], [0.9, 0.95, 0.99])
+    assert "does **not** fall" in _erm_trend([0.05, 0.08], [0.9, 0.95])
 
 
 def test_selection_rules_and_epochs_to_threshold():
@@ -92,3 +102,20 @@ def test_selection_rules_and_epochs_to_threshold():
     assert epochs_to(h) == 2 and epochs_to(h, 0.9) is None
     with pytest.raises(ValueError):
         select_epoch(h, "best_test")
+
+
+def test_train_conflicting_column_and_adversary_note(tmp_path):
+    recs = _records()
+    for r in recs:
+        r.metrics["train_conflicting_acc"] = 1.0 if r.model_id == "lazy_cnn.erm" else 0.5
+    dann = [_record("dann_fixa", s, 0.01) for s in range(2)]
+    for r in dann:
+        for h in r.metrics["history"]:
+            h.update(train_adv_acc=0.95, train_adv_conflicting=6.0, train_adv_conflicting_found=0.0)
+        r.metrics["history"][0]["train_adv_conflicting_found"] = 3.0  # one epoch spots half of them
+    main = {t.name: t for t in ShortcutTrack().render(recs + dann, tmp_path)}["shortcut"]
+    rows = {r[0]: dict(zip(main.columns, r)) for r in main.rows}
+    assert rows["lazy_cnn.erm"]["train conflicting acc"] == "100.0 ± 0.0"
+    assert rows["lazy_cnn.dann_fixa"]["train conflicting acc"] == "–"  # records without the field
+    note = next(n for n in main.notes if n.startswith("`lazy_cnn.dann_fixa` dominance adversary"))
+    assert "accuracy 95.0% against ρ = 95.0%" in note and "spots 0.0% (best epoch of any seed 50.0%)" in note

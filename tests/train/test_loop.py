@@ -40,3 +40,13 @@ def test_erm_registered_and_unknown_method_is_usage_error(small):
         fit(create_model("lazy_cnn"), "nope", small, TrainConfig(epochs=1), 0)
     with pytest.raises(UsageError, match="no hyperparameter"):
         fit(create_model("lazy_cnn"), "erm", small, TrainConfig(epochs=1), 0, hparams={"lam": 1})
+
+
+def test_history_keeps_every_scalar_a_step_reports_as_its_epoch_mean(small):
+    # DANN-FixA reports its adversary's accuracy per batch; the epoch entry holds the batch mean
+    res = fit(create_model("lazy_cnn", seed=0), "dann_fixa", small, TrainConfig(epochs=1, batch_size=100), 0)
+    h = res.history[0]
+    assert {"train_loss", "train_adv_acc", "train_adv_loss", "train_adv_conflicting"} <= set(h)
+    assert 0.0 <= h["train_adv_acc"] <= 1.0
+    # 400 training images in 4 batches of 100, 5% conflicting: 20 counter-examples, 5 per batch
+    assert h["train_adv_conflicting"] == pytest.approx(20 / 4)

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from shortcutbench.data.colored_mnist import PALETTE
 from shortcutbench.train.cf_invar import cf_invar_loss, symmetric_kl
-from shortcutbench.train.dann_fixa import dann_loss, dominance_label, lambda_color
+from shortcutbench.train.dann_fixa import adversary_stats, dann_loss, dominance_label, lambda_color
 from shortcutbench.train.dfr import refit_last_layer
 from shortcutbench.train.group_dro import dro_step, group_losses
 from shortcutbench.train.group_reweight import group_weights, weighted_ce
@@ -16,9 +16,37 @@ from shortcutbench.train.helpers import balanced_order, coarse_group, grad_rever
 from shortcutbench.train.irm import irm_loss, irm_penalty, make_environments
 from shortcutbench.train.jtt import upsampled_order
 from shortcutbench.train.lff import ClassNormalisedEMA, gce_loss, relative_difficulty
-from shortcutbench.train.saliency import lambda_sal, saliency_penalty, shape_mask
+from shortcutbench.train.saliency import digit_mask, lambda_sal, saliency_penalty, shape_mask
 
 LOG2, LOG10 = math.log(2), math.log(10)
+
+
+# --------------------------------------------------------------------------- ERM
+class _Flat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3 * 2 * 2, 10)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+@pytest.mark.parametrize("method", ["erm", "erm_adam"])
+def test_erm_step_value_and_direction(method):
+    from shortcutbench.train import METHODS, TrainConfig
+    from shortcutbench.train.method import Batch
+
+    x = torch.rand(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 3])
+    model = _Flat()
+    algo = METHODS.get(method)(model, TrainConfig(lr=0.1, momentum=0.0), None)
+    out = algo.training_step(Batch(x, y, y, torch.arange(4)), 0, 0)
+    assert out["loss"] == pytest.approx(LOG10, rel=1e-6)  # zero weights: uniform logits
+    # the step raised each image's own logit relative to the others
+    logits = model(x)
+    assert torch.all(logits.gather(1, y[:, None]).squeeze(1) > logits[:, 5])
 
 
 # --------------------------------------------------------------------------- DANN-FixA
@@ -54,6 +82,18 @@ def test_dann_adversary_descends_while_features_ascend_its_loss():
     nn.functional.cross_entropy(disc(z_plain), d).backward()
     assert torch.allclose(z.grad, -z_plain.grad)  # features get the ascent direction
     assert disc.weight.grad.abs().sum() > 0  # the adversary itself still descends
+
+
+def test_adversary_stats_against_the_prior():
+    # an adversary answering "dominant" for all: accuracy = share of d = 1, spots no counter-example
+    d = torch.tensor([1, 1, 1, 0])
+    prior = torch.tensor([[0.0, 1.0]]).repeat(4, 1)
+    s = adversary_stats(prior, d)
+    assert s["adv_acc"] == 0.75 and s["adv_conflicting"] == 1 and s["adv_conflicting_found"] == 0
+    assert s["adv_loss"] == pytest.approx(math.log(1 + math.e ** -1) * 3 / 4 + math.log(1 + math.e) / 4)
+    spot = prior.clone()
+    spot[3] = torch.tensor([1.0, 0.0])
+    assert adversary_stats(spot, d)["adv_conflicting_found"] == 1 and adversary_stats(spot, d)["adv_acc"] == 1.0
 
 
 # --------------------------------------------------------------------------- saliency
@@ -105,6 +145,24 @@ def test_saliency_stroke_gradient_shrinks_chroma_sensitivity_only():
     grad = model.w.grad[1].reshape(3, 2, 2)
     assert grad[:, 0, 0].sum().abs().item() < 1e-6
     assert torch.all(grad[:, 1:, :] == 0) and torch.all(grad[:, 0, 1] == 0)
+
+
+def test_background_coloured_data_gets_its_stroke_from_the_digit():
+    from shortcutbench.ops import colorize
+
+    gray = torch.zeros(1, 2, 2, dtype=torch.uint8)
+    gray[0, 0, 0] = 255
+    x = colorize(gray, PALETTE[2:3].contiguous(), True)  # white stroke on a blue background
+    assert shape_mask(x, 0.05).sum() == 4  # the seed's rule: every pixel is "stroke", no background
+    stroke = digit_mask(gray, 0.05)
+    assert stroke[0, 0].tolist() == [[1.0, 0.0], [0.0, 0.0]]
+    w = torch.randn(2, 12, generator=torch.Generator().manual_seed(2))
+    y = torch.tensor([1])
+    assert saliency_penalty(_Linear(w), x, y, "background", 0.05)[0].item() == 0.0
+    pen, _ = saliency_penalty(_Linear(w), x, y, "background", 0.05, stroke=stroke)
+    g = w[1].reshape(3, 2, 2)
+    gc = g - g.mean(0, keepdim=True)
+    assert pen.item() == pytest.approx(float((gc ** 2 * (1 - stroke[0])).sum()), rel=1e-6) and pen.item() > 0
 
 
 def test_saliency_schedule():

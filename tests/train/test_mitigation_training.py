@@ -4,7 +4,8 @@ conflicting) accuracy the right way relative to ERM with the same optimiser, see
 The digits are synthetic so the test is fast: class k is a short bar whose position encodes k
 (learnable by a tiny CNN in a few epochs, but less easily than colour). The colour is on the
 stroke (ρ = 0.97); ``saliency_bg`` is tested where its mask covers the shortcut, i.e. with the
-colour in the background (seed 000 §6.2 penalises background gradients).
+colour in the background (seed 000 §6.2 penalises background gradients; there the stroke mask comes
+from the grayscale digit, see ``train/saliency.py``).
 """
 from dataclasses import replace
 from functools import lru_cache
@@ -63,11 +64,13 @@ MOVES = [
     ("lff", 10, (), "erm_adam"),  # the biased network needs a few epochs to become biased
     ("dfr", 6, (), "erm"),
 ]
-# Measured NOT to beat ERM on this small set with their default hyperparameters (see the README):
-# DANN-FixA (the seed needs ~11 epochs on full data), GroupDRO (η = 0.01 barely moves the group
-# weights in 100 steps), IRMv1 (collapses to constant logits once λ = 100), and the seed's
-# background-mask saliency even with the colour in the background. Strict xfail: they fail loudly
-# here the day they start to pass.
+# Measured NOT to beat ERM on this small set (see the README): DANN-FixA (10 epochs, λ_color
+# early for 3: 36.7% hard vs erm_adam 68.8%; its dominance adversary stays at the prior),
+# GroupDRO (η = 0.01 barely moves the group weights in 100 steps; η = 1: 8.5% vs 51.4%), IRMv1
+# (collapses to constant logits once λ = 100; λ = 10: 11.0%), and the seed's background-mask
+# saliency with the colour in the background (0.0% as erm_adam, also at λ_max = 1: a per-pixel
+# squared gradient leaves a cue spread coherently over many pixels almost free). Strict xfail:
+# they fail loudly here the day they start to pass.
 DOES_NOT_MOVE = [
     ("dann_fixa", 10, (("early_epochs", 3),), "stroke"),
     ("group_dro", 6, (), "stroke"),

@@ -106,6 +106,13 @@ class ColoredSplit:
     def aligned(self) -> torch.Tensor:
         return self.color == self.digit
 
+    def take(self, index: torch.Tensor, name: str) -> "ColoredSplit":
+        """The images at ``index`` (or where a boolean mask is true) as a split of their own."""
+        if index.dtype == torch.bool:
+            index = torch.nonzero(index).flatten()
+        return replace(self, name=name, gray=self.gray[index], digit=self.digit[index], color=self.color[index],
+                       rgb=self.rgb[index], source_index=self.source_index[index])
+
     def recolored(self, color_id: int) -> "ColoredSplit":
         """Every image painted in colour ``color_id`` (the recolour probe of seed §3.5)."""
         color = torch.full_like(self.color, color_id)

@@ -30,6 +30,16 @@ def dann_loss(logits: torch.Tensor, dom_logits: torch.Tensor, y: torch.Tensor, d
     return F.cross_entropy(logits, y) + lam_color * F.cross_entropy(dom_logits, d)
 
 
+def adversary_stats(dom_logits: torch.Tensor, d: torch.Tensor) -> dict:
+    """What the adversary achieves on the batch (after its k steps): accuracy, its CE, and how many
+    counter-examples (d = 0) it spots. The loop averages them per epoch; the prior alone (always
+    "dominant") scores ρ accuracy and spots none, so these show whether the GRL has a signal."""
+    pred = dom_logits.argmax(1)
+    conflicting = d == 0
+    return {"adv_acc": (pred == d).float().mean().item(), "adv_loss": F.cross_entropy(dom_logits, d).item(),
+            "adv_conflicting": conflicting.sum().item(), "adv_conflicting_found": (pred[conflicting] == 0).sum().item()}
+
+
 def lambda_color(epoch: int, hp) -> float:
     """Seed §6.1 schedule; ``epoch`` is 0-based, the seed's "epochs ≤ 5" are 1-based."""
     return hp["lambda_color_early"] if epoch + 1 <= hp["early_epochs"] else hp["lambda_color_late"]
@@ -59,9 +69,9 @@ class DANNFixA(AdamMethod):
             self.disc_opt.step()
         self.optimizer.zero_grad(set_to_none=True)  # step 2: joint adversarial update
         self.disc_opt.zero_grad(set_to_none=True)
-        loss = dann_loss(self.model.fc(z), self.disc(grad_reverse(z, self.hparams["grl_lambda"])), batch.y, d,
-                         lambda_color(epoch, self.hparams))
+        dom_logits = self.disc(grad_reverse(z, self.hparams["grl_lambda"]))
+        loss = dann_loss(self.model.fc(z), dom_logits, batch.y, d, lambda_color(epoch, self.hparams))
         loss.backward()
         self.optimizer.step()
         self.disc_opt.step()
-        return {"loss": loss.item()}
+        return {"loss": loss.item(), **adversary_stats(dom_logits.detach(), d)}

@@ -25,6 +25,10 @@ class FitResult:
     train_time_s: float = 0.0
 
 
+def _mean(values: List[float]) -> float:
+    return float(sum(values) / max(len(values), 1))
+
+
 def fit(model: nn.Module, method: str, data: Any, cfg: TrainConfig, seed: int,
         evaluate: Optional[Evaluator] = None, hparams: Optional[Dict[str, Any]] = None,
         desc: str = "train") -> FitResult:
@@ -41,14 +45,17 @@ def fit(model: nn.Module, method: str, data: Any, cfg: TrainConfig, seed: int,
         order = algo.epoch_order(n, gen, epoch)
         if order is None:
             order = torch.randperm(n, generator=gen).split(cfg.batch_size)
-        losses = []
+        stats: Dict[str, List[float]] = {}
         for step, idx in enumerate(order):
             batch = Batch(split.images(idx), split.digit[idx], split.color[idx], idx)
-            losses.append(algo.training_step(batch, epoch, step)["loss"])
+            for key, value in algo.training_step(batch, epoch, step).items():
+                stats.setdefault(key, []).append(value)
         train_time += time.perf_counter() - t0
         final = algo.final_model()
         final.eval()
-        entry: Dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(sum(losses) / max(len(losses), 1))}
+        # every scalar a step reports (loss, a penalty, an adversary's accuracy) as its epoch mean
+        entry: Dict[str, Any] = {"epoch": epoch + 1, "train_loss": _mean(stats.pop("loss", []))}
+        entry.update({f"train_{key}": _mean(values) for key, values in sorted(stats.items())})
         if evaluate is not None:
             entry.update(evaluate(final))
         history.append(entry)

@@ -46,6 +46,9 @@ class Method(abc.ABC):
     name: ClassVar[str] = "?"
     uses_group_labels: ClassVar[bool] = False
     uses_color_labels: ClassVar[bool] = False
+    # Bumped when what the method does changes, so its cached zoo entries are never reused
+    # (zoo.ZooSpec.key); 1 adds nothing to the key.
+    zoo_version: ClassVar[int] = 1
     default_hparams: ClassVar[Dict[str, Any]] = {}
 
     def __init__(self, model: nn.Module, cfg: TrainConfig, data: Any, **hparams: Any):

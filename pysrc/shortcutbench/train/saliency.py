@@ -30,14 +30,22 @@ def shape_mask(x: torch.Tensor, threshold: float) -> torch.Tensor:
     return (x.mean(1, keepdim=True) > threshold).to(x.dtype)
 
 
+def digit_mask(gray: torch.Tensor, threshold: float) -> torch.Tensor:
+    """[B, 1, H, W] 1 where the grayscale digit (uint8) is above threshold: the stroke when the
+    colour is in the background, where every pixel passes :func:`shape_mask`."""
+    return (gray.float() / 255.0 > threshold).unsqueeze(1).float()
+
+
 def saliency_penalty(model, x: torch.Tensor, y: torch.Tensor, mask: str, threshold: float,
-                     create_graph: bool = True) -> torch.Tensor:
-    """mean over the batch of Σ_pixels mask · Σ_c (g_c − mean_c g)² with g = ∂f_y/∂x."""
+                     create_graph: bool = True, stroke: torch.Tensor | None = None) -> torch.Tensor:
+    """mean over the batch of Σ_pixels mask · Σ_c (g_c − mean_c g)² with g = ∂f_y/∂x. ``stroke``
+    (default: :func:`shape_mask` of x, seed §6.2) marks the digit's pixels."""
     x = x.detach().requires_grad_(True)
     logits = model(x)
     g = torch.autograd.grad(logits.gather(1, y[:, None]).sum(), x, create_graph=create_graph)[0]
     g = g - g.mean(1, keepdim=True)  # channel centring (seed §6.2)
-    stroke = shape_mask(x.detach(), threshold)
+    if stroke is None:
+        stroke = shape_mask(x.detach(), threshold)
     m = stroke if mask == "stroke" else 1.0 - stroke
     return ((g ** 2) * m).sum(dim=(1, 2, 3)).mean(), logits
 
@@ -50,13 +58,19 @@ def lambda_sal(epoch: int, lam_max: float) -> float:
 
 class _Saliency(AdamMethod):
     mask = "background"
+    zoo_version = 2  # v2: stroke from the grayscale digit on background-coloured data (was: empty mask)
     default_train = replace(MITIGATION_TRAIN, epochs=9)
     default_hparams = {"optimizer": "adam", "lambda_max": 8e-3, "threshold": 0.05, "clip": 1.0}
     # seed §6.2 values; the stroke variant overrides lambda_max (see its class)
 
     def training_step(self, batch: Batch, epoch: int, step: int):
         self.optimizer.zero_grad(set_to_none=True)
-        pen, logits = saliency_penalty(self.model, batch.x, batch.y, self.mask, self.hparams["threshold"])
+        split, threshold = self.data["train"], self.hparams["threshold"]
+        # The seed's mask (channel mean > threshold) presumes a black background; with the colour in
+        # the background every pixel passes it, the background mask is empty and the penalty is 0,
+        # so there the stroke is read from the grayscale digit (as CF-INVAR reads it to recolour).
+        stroke = digit_mask(split.gray[batch.index], threshold) if split.background else None
+        pen, logits = saliency_penalty(self.model, batch.x, batch.y, self.mask, threshold, stroke=stroke)
         ce = F.cross_entropy(logits, batch.y)
         loss = ce + lambda_sal(epoch, self.hparams["lambda_max"]) * pen
         loss.backward()
