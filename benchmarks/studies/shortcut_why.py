@@ -8,12 +8,12 @@ accuracy (curve subset), accuracy on the aligned and on the conflicting *trainin
 same-epochs control for the 9-epoch saliency runs (Adam with a constant lr: the first 9 epochs
 of a 15-epoch run are the 9-epoch run).
 
-    OMP_NUM_THREADS=1 .venv/bin/python experiments/shortcut_why.py --rho 0.95 --seeds 0 1 2
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/studies/shortcut_why.py --rho 0.95 --seeds 0 1 2
     # the seed's number of optimiser steps (its epochs are over ~60,000 images, ours over 3,200)
-    OMP_NUM_THREADS=1 .venv/bin/python experiments/shortcut_why.py --seeds 0 1 --epoch-scale 19 \
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/studies/shortcut_why.py --seeds 0 1 --epoch-scale 19 \
         --methods erm_adam dann_fixa saliency_stroke
 
-The outputs quoted in the README are in ``experiments/results/``.
+The outputs quoted in the README are in ``benchmarks/studies/results/``.
 """
 from __future__ import annotations
 
