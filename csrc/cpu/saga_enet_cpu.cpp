@@ -22,46 +22,49 @@
 namespace {
 
 constexpr int64_t kGrain = 2048;        // weights per OpenMP chunk in the prox pass
-constexpr int64_t kRows = 4;            // rows per register block in the row passes
+constexpr int64_t kRows = 4;            // rows per register block in the correction
+constexpr int64_t kFwdRows = 8;         // rows per register block in the forward pass
 constexpr int64_t kCols = 512;          // feature block of the correction (accumulator stays in L1)
 constexpr int64_t kWorkGrain = 1 << 16;  // multiply-adds per OpenMP chunk in the row passes
 
-// z[i, c] = bias[c] + Σ_j W[c, j] X[rows[i], j], i < m.
+// z[i, c] = bias[c] + Σ_j W[c, j] X[rows[i], j], i < m. Blocks of kFwdRows rows: independent
+// accumulators hide the FMA latency and every load of W serves kFwdRows rows.
 template <typename T>
 void forward(const T* X, int64_t d, int64_t k, const int64_t* rows, int64_t m, const T* W, const T* bias, T* z) {
-  const int64_t blocks = (m + kRows - 1) / kRows;
-  const int64_t grain = std::max<int64_t>(1, kWorkGrain / std::max<int64_t>(kRows * d * k, 1));
+  const int64_t blocks = (m + kFwdRows - 1) / kFwdRows;
+  const int64_t grain = std::max<int64_t>(1, kWorkGrain / std::max<int64_t>(kFwdRows * d * k, 1));
   at::parallel_for(0, blocks, grain, [&](int64_t b, int64_t e) {
     for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t i0 = blk * kRows;
-      if (i0 + kRows <= m) {
-        const T* x0 = X + rows[i0] * d;
-        const T* x1 = X + rows[i0 + 1] * d;
-        const T* x2 = X + rows[i0 + 2] * d;
-        const T* x3 = X + rows[i0 + 3] * d;
+      const int64_t i0 = blk * kFwdRows;
+      if (i0 + kFwdRows <= m) {
+        const T* x[kFwdRows];
+        for (int64_t r = 0; r < kFwdRows; ++r) x[r] = X + rows[i0 + r] * d;
         for (int64_t c = 0; c < k; ++c) {
           const T* w = W + c * d;
-          T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
+          T s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7)
           for (int64_t j = 0; j < d; ++j) {
-            s0 += w[j] * x0[j];
-            s1 += w[j] * x1[j];
-            s2 += w[j] * x2[j];
-            s3 += w[j] * x3[j];
+            const T wj = w[j];
+            s0 += wj * x[0][j];
+            s1 += wj * x[1][j];
+            s2 += wj * x[2][j];
+            s3 += wj * x[3][j];
+            s4 += wj * x[4][j];
+            s5 += wj * x[5][j];
+            s6 += wj * x[6][j];
+            s7 += wj * x[7][j];
           }
-          z[i0 * k + c] = s0 + bias[c];
-          z[(i0 + 1) * k + c] = s1 + bias[c];
-          z[(i0 + 2) * k + c] = s2 + bias[c];
-          z[(i0 + 3) * k + c] = s3 + bias[c];
+          const T s[kFwdRows] = {s0, s1, s2, s3, s4, s5, s6, s7};
+          for (int64_t r = 0; r < kFwdRows; ++r) z[(i0 + r) * k + c] = s[r] + bias[c];
         }
       } else {
         for (int64_t i = i0; i < m; ++i) {
-          const T* x = X + rows[i] * d;
+          const T* xi = X + rows[i] * d;
           for (int64_t c = 0; c < k; ++c) {
             const T* w = W + c * d;
             T s = 0;
 #pragma omp simd reduction(+ : s)
-            for (int64_t j = 0; j < d; ++j) s += w[j] * x[j];
+            for (int64_t j = 0; j < d; ++j) s += w[j] * xi[j];
             z[i * k + c] = s + bias[c];
           }
         }
