@@ -14,10 +14,20 @@ the previous SAGA state (the residual table and its averages do not depend on λ
 What makes it fast beyond the compiled epoch: the table starts at the exact residuals of the
 intercept-only model (glm-saga starts at zero, which biases the first λ's epochs); the step size
 comes from the minibatch expected smoothness (Gazagnadou, Gower & Salmon 2019, cited by the
-seed) instead of a fixed lr; and with the gap rule the sequential strong rule (Tibshirani et
-al. 2012) screens out features that stay at zero. Screened features are checked against the KKT
-condition |G_jc| ≤ λα at every gap evaluation and re-enter when they violate it, so the
-certificate always covers all features.
+seed) of the *active* columns instead of a fixed lr; and with the gap rule (i) the sequential
+strong rule (Tibshirani et al. 2012) screens out features that stay at zero — screened features
+are checked against the KKT condition |G_jc| ≤ λα at every gap evaluation and re-enter when they
+violate it, so the certificate always covers all features; (ii) each λ starts from the linear
+extrapolation of the last two solutions in log λ, with the table refreshed there; (iii) the
+certificate is evaluated when SAGA's observed linear rate predicts the target, not every epoch.
+
+Safeguard (gap rule): SAGA has no monotone objective, and a step beyond its stability limit
+(which shrinks as λ falls and more features enter; measured at n = 5k, d = 512: 4/L(B) is stable
+down to ~0.01·λ_max, 2/L(B) to ~0.002·λ_max) makes it blow up. The path keeps the last trusted
+state (weights, bias, table, averages) with its certified gap; an epoch objective 10% above it,
+a non-finite value, an objective above it by more than its certified suboptimality, or two
+checks in a row without a smaller gap restore that state and halve the step (for the rest of
+the path, at most 10 times).
 
 Standardisation (``standardize=True``): once, on the training rows, to mean 0 and variance 1 with
 the 1/n variance (ddof = 0, glmnet's convention; glm-saga's NormalizedRepresentation uses n − 1);
@@ -143,19 +153,31 @@ def standardizer(X: torch.Tensor, standardize: bool) -> Tuple[torch.Tensor, torc
 
 
 def smoothness_step(X: torch.Tensor, sample_weight: Optional[torch.Tensor], batch_size: int, family: str,
-                    scale: float) -> float:
+                    scale: float, power_iters: int = 0, v0: Optional[torch.Tensor] = None):
     """scale / L(B), L(B) = n(B−1)/(B(n−1))·L + (n−B)/(B(n−1))·L_max (GGS19, minibatch expected
-    smoothness); per-example curvature ≤ c·(‖x_i‖² + 1) with c = ½ (softmax) or 1 (gaussian)."""
-    n = X.shape[0]
+    smoothness); per-example curvature ≤ c·(‖x_i‖² + 1) with c = ½ (softmax) or 1 (gaussian).
+    ``power_iters`` > 0: ‖[X 1]‖₂² by that many power iterations from ``v0`` (a slight
+    underestimate; the path's safeguard covers it) instead of an SVD; the vector is returned too."""
+    n, d = X.shape
     c = 0.5 if family == "multinomial" else 1.0
-    Xd = X.double()
     s = torch.ones(n, dtype=torch.float64) if sample_weight is None else sample_weight.double()
-    l_max = c * float((s * ((Xd * Xd).sum(1) + 1)).max())
-    Xt = torch.cat([Xd, torch.ones(n, 1, dtype=torch.float64)], 1) * s.sqrt()[:, None]
-    l_full = c * float(torch.linalg.matrix_norm(Xt, ord=2) ** 2) / n
+    l_max = c * float((s * ((X.double() ** 2).sum(1) + 1)).max())
+    if power_iters > 0:
+        v = torch.ones(d + 1, dtype=torch.float64) if v0 is None or v0.numel() != d + 1 else v0.clone()
+        sq = 0.0
+        for _ in range(power_iters):  # v ← [X 1]ᵀ diag(s) [X 1] v / ‖·‖
+            v = v / v.norm()
+            u = (X @ v[:d].to(X.dtype)).double() + v[d]
+            u = u * s
+            v = torch.cat([(X.T @ u.to(X.dtype)).double(), u.sum()[None]])
+            sq = float(v.norm())
+        l_full, vec = c * sq / n, v
+    else:
+        Xt = torch.cat([X.double(), torch.ones(n, 1, dtype=torch.float64)], 1) * s.sqrt()[:, None]
+        l_full, vec = c * float(torch.linalg.matrix_norm(Xt, ord=2) ** 2) / n, None
     B = min(batch_size, n)
     l_b = l_full if n == 1 else (n * (B - 1) / (B * (n - 1)) * l_full + (n - B) / (B * (n - 1)) * l_max)
-    return scale / l_b
+    return (scale / l_b, vec) if power_iters > 0 else scale / l_b
 
 
 def _intercept_only(target: torch.Tensor, k: int, family: str, s: torch.Tensor) -> torch.Tensor:
@@ -242,7 +264,7 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
 
     lmax = lambda_max(Xs, target, k, cfg.alpha, cfg.family, cfg.group, sw) if lam_max is None else float(lam_max)
     lams = list(lambdas) if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero)
-    lr = cfg.lr if cfg.lr is not None else smoothness_step(Xs, sw, cfg.batch_size, cfg.family, cfg.step_scale)
+    step = _ActiveStep(Xs, sw, cfg)
 
     # Weights and SAGA state (warm-started across λ).
     if init is not None:
@@ -268,7 +290,7 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
     gen = torch.Generator().manual_seed(cfg.seed)
     sw_arg = sw if sw is not None else torch.empty(0, dtype=dtype)
     step_tol = cfg.tol if "step" in cfg.stopping else -1.0
-    lr_floor = lr / 2 ** MAX_BACKOFFS
+    shrink = 1.0  # the safeguard's step multiplier (halved on each backoff)
     b_null = _intercept_only(target if cfg.family == "multinomial" else target.double(), k, cfg.family, s64)
     null_loss = data_loss(Xs[:, :0], target, W[:, :0], b_null, cfg.family, sw)  # the W = 0 fit: the loss scale
     points: List[PathPoint] = []
@@ -294,11 +316,12 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
         cols = active.nonzero()[:, 0]
         Xa, st = _restrict(Xs, W, b, w_avg_full, table, b_avg, cols, n, full=bool(active.all()))
         sched.costs(len(cols), d)
+        lr = shrink * step(Xa, cols)
         # the safeguard's reference point: the warm start, valued at the new λ
         if start_loss is None:
             start_loss = data_loss(Xs, target, W, b, cfg.family, sw)
         good = _Good(st.snapshot(), start_loss + penalty(W, lam, cfg.alpha, cfg.group), math.inf, None, 0)
-        epochs, checks, backoffs, stopped_by, best, nni, cert = 0, 0, 0, "max_epochs", math.inf, 0, None
+        epochs, checks, backoffs, strikes, stopped_by, best, nni, cert = 0, 0, 0, 0, "max_epochs", math.inf, 0, None
         sched.start_lambda()
         while epochs < cfg.max_epochs:
             order = torch.randperm(n, generator=gen)
@@ -309,8 +332,8 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
                 stopped_by = "step"
                 break
             epoch_obj = float(stats[0]) / n + penalty(st.W, lam, cfg.alpha, cfg.group)
-            if use_gap and can_certify and lr / 2 >= lr_floor and _diverging(epoch_obj, good.primal, null_loss):
-                lr, backoffs = lr / 2, backoffs + 1
+            if use_gap and can_certify and shrink > MIN_SHRINK and _diverging(epoch_obj, good.primal, null_loss):
+                lr, shrink, backoffs = lr / 2, shrink / 2, backoffs + 1
                 st.restore(good.state)
                 sched.restart(epochs)
                 continue
@@ -337,6 +360,7 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
                         Xa, st = _restrict(Xs, W, st.b, w_avg_full, st.table, st.gb, cols, n,
                                            full=bool(active.all()))
                         sched.costs(len(cols), d)
+                        lr = shrink * step(Xa, cols)
                         good = _Good(st.snapshot(), cert.primal, cert.gap, cert, epochs)
                         sched.restart(epochs)
                         cert = None
@@ -345,13 +369,16 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
                 if cert.gap <= target_gap:
                     stopped_by = "gap"
                     break
-                if lr / 2 >= lr_floor and _no_progress(cert, good):
+                verdict = _progress(cert, good)
+                strikes = strikes + 1 if verdict == "stalled" else 0
+                if shrink > MIN_SHRINK and (verdict == "worse" or strikes >= 2):
                     # the step is too long for this λ: back to the last good state, half the step
-                    lr, backoffs = lr / 2, backoffs + 1
+                    lr, shrink, backoffs, strikes = lr / 2, shrink / 2, backoffs + 1, 0
                     st.restore(good.state)
                     sched.restart(epochs)
                     continue
-                good = _Good(st.snapshot(), cert.primal, cert.gap, cert, epochs)
+                if verdict == "progress":
+                    good = _Good(st.snapshot(), cert.primal, cert.gap, cert, epochs)
                 sched.observe(epochs, cert.gap, target_gap)
         if stopped_by != "gap" and can_certify:
             _scatter(W, st.W, cols, active)
@@ -404,7 +431,30 @@ def _predict(before, prev_lam, W, b, lam):
     return Wp, b + r * (b - b0)
 
 
-MAX_BACKOFFS = 10  # the safeguard halves the step at most this often per path
+MIN_SHRINK = 2.0 ** -10  # the safeguard halves the step at most 10 times per path
+
+
+class _ActiveStep:
+    """The SAGA step for the active columns: ``cfg.lr`` when given, else step_scale / L(B) of the
+    active columns (their row norms and spectral norm are far below the full matrix's while few
+    features are active, so high λ's take much longer steps). The spectral norm comes from a
+    few power iterations warm-started from the previous active set's vector."""
+
+    def __init__(self, Xs, sw, cfg: PathConfig):
+        self.sw, self.cfg, self.cols, self.value = sw, cfg, None, cfg.lr
+        self.vec = torch.ones(Xs.shape[1] + 1, dtype=torch.float64)
+
+    def __call__(self, Xa: torch.Tensor, cols: torch.Tensor) -> float:
+        if self.cfg.lr is not None:
+            return self.cfg.lr
+        if self.cols is None or not torch.equal(cols, self.cols):
+            cfg = self.cfg
+            v0 = torch.cat([self.vec[cols], self.vec[-1:]])
+            self.value, v = smoothness_step(Xa, self.sw, cfg.batch_size, cfg.family, cfg.step_scale, power_iters=15,
+                                            v0=v0)
+            self.vec[cols], self.vec[-1] = v[:-1] / v.norm(), v[-1] / v.norm()
+            self.cols = cols
+        return self.value
 
 
 @dataclass
@@ -444,12 +494,17 @@ def _diverging(epoch_obj: float, good_primal: float, null_loss: float) -> bool:
     return not math.isfinite(epoch_obj) or epoch_obj > good_primal + 0.1 * abs(good_primal) + 1e-3 * null_loss
 
 
-def _no_progress(cert: Certificate, good: _Good) -> bool:
-    """No decrease of the certified gap since the last check, or an objective worse than the
-    trusted one by more than its own certified suboptimality (0.1% before the first check)."""
-    if not (math.isfinite(cert.gap) and math.isfinite(cert.primal)) or cert.gap >= good.gap:
-        return True
-    return cert.primal > good.primal + min(good.gap, 1e-3 * abs(good.primal))
+def _progress(cert: Certificate, good: _Good) -> str:
+    """"worse": non-finite, or an objective above the trusted one by more than its certified
+    suboptimality (0.1% before the first check of a λ), which a converging SAGA cannot reach;
+    "stalled": the certified gap did not decrease since the trusted state (near the target the
+    gap of a converging SAGA still jitters, so the path backs off on the second stall in a row);
+    "progress" otherwise."""
+    if not (math.isfinite(cert.gap) and math.isfinite(cert.primal)):
+        return "worse"
+    if cert.primal > good.primal + min(good.gap, 1e-3 * abs(good.primal)):
+        return "worse"
+    return "stalled" if cert.gap >= good.gap else "progress"
 
 
 class _CheckSchedule:
