@@ -195,6 +195,29 @@ at::Tensor epoch(const at::Tensor& X, const at::Tensor& target, const at::Tensor
     const scalar_t* G = g.data();
     scalar_t* wn = WN.data();
     const double inv_m = 1.0 / static_cast<double>(m), frac = static_cast<double>(m) * inv_n;
+    if (!group && step_tol < 0.0 && start + batch_size < total) {
+      // Fast path (no step norm needed: only the last minibatch reports one): the step, the
+      // prox and Ḡ_W's update in place, branch-free in X's dtype like the reference, so it
+      // vectorises.
+      const scalar_t lr_t = lr, l1_t = l1, inv_shrink = 1.0 / shrink, inv_m_t = inv_m, frac_t = frac;
+      at::parallel_for(0, kd, kGrain, [&](int64_t b, int64_t e) {
+#pragma omp simd
+        for (int64_t t = b; t < e; ++t) {
+          const scalar_t gw = G[t] * inv_m_t;
+          const scalar_t v = W[t] - lr_t * (gw + GW[t]);
+          const scalar_t a = std::max(std::fabs(v) - l1_t, scalar_t(0));
+          W[t] = std::copysign(a, v) * inv_shrink;
+          GW[t] += frac_t * gw;
+        }
+      });
+      for (int64_t c = 0; c < k; ++c) {
+        const double gb = delta_b[c] * inv_m;
+        B[c] = static_cast<scalar_t>(static_cast<double>(B[c]) - lr * (gb + static_cast<double>(GB[c])));
+        GB[c] = static_cast<scalar_t>(static_cast<double>(GB[c]) + frac * gb);
+      }
+      ++steps;
+      continue;
+    }
 
     // SAGA step + prox into WN; Ḡ_W += (m/n)ΔW. Step norm² summed per chunk.
     double step2 = at::parallel_reduce(
