@@ -15,10 +15,10 @@ with replacement, pixel jitter, 512 random ReLU features; near-separable, correl
 - glm-saga: paper defaults (DebuggableDeepNetworks: lr 0.1, batch 256, tol 1e-4, lookbehind 3,
   2000 epochs) along its own path from zero on the first ``SB_GLMSAGA_LAMBDAS`` (default 3) λ's;
   the time per λ is *extrapolated* to the K-λ path (``SB_GLMSAGA_BUDGET_S`` stops a longer prefix
-  after that many seconds). The first λ's are its cheapest (few active features), so the
-  extrapolation understates its path time.
-  (Timing λ's deeper in the path from *our* solutions is meaningless: started at an optimum its
-  rules stop after an epoch or so.)
+  after that many seconds; ``SB_GLMSAGA_LAMBDAS=100`` times its whole path). The first λ's are
+  its cheapest (few active features), so the extrapolation understates its path time. Its
+  per-λ objectives and certified gaps are recorded too. (Timing λ's deeper in the path from
+  *our* solutions is meaningless: started at an optimum its rules stop after an epoch or so.)
 
 Each runs once (pedantic, 1 round, one thread); ``extra_info`` holds per-λ float64 objectives,
 gaps, and in ``bench_path_ours`` the time ratios against the baselines of the same run.
@@ -180,7 +180,7 @@ def bench_path_glm_saga_baseline(benchmark, problem):
         for lam in lams[:n_lams]:
             state = es.train_saga(lin, loader, 0.1, 2000, lam, ALPHA, group=False, state=state, n_ex=X.shape[0],
                                   n_classes=10, tol=1e-4, lookbehind=3, logger=lambda *a: None)
-            done.append(lam)
+            done.append((lin.weight.detach().clone(), lin.bias.detach().clone()))
             if time.perf_counter() - t0 > budget:
                 break
         return lin
@@ -189,7 +189,8 @@ def bench_path_glm_saga_baseline(benchmark, problem):
     _, seconds = _timed(benchmark, fit)
     n_lams = len(done)  # fewer when the time budget ran out: the path prefix is its cheapest part
     per_lambda = seconds / n_lams
-    _RUNS[(name, "glm_saga")] = {"time": per_lambda * len(lams)}
+    _record(benchmark, (name, "glm_saga"), X, y, lams, done, seconds)  # its precision, for bench_path_precision
+    _RUNS[(name, "glm_saga")]["time"] = per_lambda * len(lams)
     benchmark.extra_info["lambdas_timed"] = n_lams
     benchmark.extra_info["seconds_per_lambda"] = per_lambda
     benchmark.extra_info["extrapolated_path_seconds"] = per_lambda * len(lams)
@@ -218,7 +219,7 @@ def bench_path_precision(benchmark, problem):
     ref_cfg = replace(OURS, gap_tol=float(os.environ.get("SB_REF_GAP", "1e-5")), max_epochs=20000, dtype="float64")
     ref, _ = _timed(benchmark, fit_path, X, y, ref_cfg, lambdas=lams)
     ours = _RUNS.get((name, "ours")) or _ours_run(X, y, lams)
-    glmnets = {k: _RUNS[(name, k)] for k in ("glmnet", "glmnet_1e4") if (name, k) in _RUNS}
+    glmnets = {k: _RUNS[(name, k)] for k in ("glmnet", "glmnet_1e4", "glm_saga") if (name, k) in _RUNS}
     p_ref, d_ref, cert64 = [], [], []
     for i, (lam, pt) in enumerate(zip(lams, ref.points)):
         cands = [objective(X, y, pt.weight, pt.bias, lam, ALPHA, "multinomial"), ours["objective"][i]]
