@@ -46,10 +46,12 @@ def heatmap(matrix: Sequence[Sequence[float]], path: str | Path, title: str, xla
 def curves(series: Dict[str, Dict[str, np.ndarray]], path: str | Path, title: str, xlabel: str, ylabel: str,
            hline: Optional[float] = None) -> None:
     """series: label → {"x": ..., "mean": ..., "se": ... (optional)}; shaded band = ± SE."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for label, s in series.items():
+    many = len(series) > 10  # the default cycle repeats after 10 colours: use 20, legend beside the axes
+    fig, ax = plt.subplots(figsize=(8.4 if many else 6.4, 4.0))
+    colors = plt.get_cmap("tab20").colors if many else [None] * len(series)
+    for (label, s), color in zip(series.items(), colors):
         x, m = np.asarray(s["x"]), np.asarray(s["mean"])
-        line, = ax.plot(x, m, marker="o", ms=3, label=label, ls=s.get("ls", "-"))
+        line, = ax.plot(x, m, marker="o", ms=3, label=label, ls=s.get("ls", "-"), color=color)
         se = s.get("se")
         if se is not None and np.all(np.isfinite(se)):
             ax.fill_between(x, m - se, m + se, color=line.get_color(), alpha=0.2)
@@ -59,7 +61,10 @@ def curves(series: Dict[str, Dict[str, np.ndarray]], path: str | Path, title: st
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if many:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=7)
     save(fig, path)
 
 

@@ -11,7 +11,7 @@ split (where colour and digit are independent): η²_colour > η²_digit → col
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
@@ -110,7 +110,9 @@ class SparseTrack(Track):
         protocol = PROTOCOLS[ctx.profile]
         sc = shortcut.PROTOCOLS[ctx.profile]
         data = colored_mnist(ctx.mnist_dir, sc.data)
-        for spec in shortcut.zoo_specs(sc, ctx.seed_list(sc.seeds)):
+        # `--set methods=a,b` restricts the zoo methods (e.g. to split a run over processes)
+        methods = shortcut.option_methods(ctx.options.get("methods"), sc.methods)
+        for spec in shortcut.zoo_specs(replace(sc, methods=methods), ctx.seed_list(sc.seeds)):
             t0 = time.perf_counter()
             entry = shortcut.load_zoo_entry(spec, data, desc="sparse")
             metrics = self.evaluate(entry.model, ctx)
