@@ -66,3 +66,10 @@ def test_labels_ignore_records_that_declare_nothing():
     assert _labels([declared, rec("diagnostics")]) == "colour"  # diagnostics records declare no flags
     assert _labels([rec("diagnostics", model="sub.unknown")]) == "?"  # no declaration, no zoo method
     assert _labels([rec("shortcut", uses_group_labels=False, uses_color_labels=False)]) == "none"
+
+
+def test_rho_sweep_models_are_not_ranked():
+    sweep = make_record("shortcut", "lazy_cnn.erm.rho0.9", 0, "full", "shortcut.full.v3", {"hard_acc": 0.9, "sweep": True},
+                        {}, "fp", 0.0)
+    rows = {r["model"] for r in overall_rows([_shortcut("lazy_cnn.erm", 0.1), sweep])}
+    assert rows == {"lazy_cnn.erm"}

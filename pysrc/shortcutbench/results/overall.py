@@ -58,7 +58,7 @@ def overall_rows(records: Sequence[Record]) -> List[Dict]:
     for track, recs in sorted(by_track.items()):
         spec = TRACKS.get(track)()
         per_model: Dict[str, List[Record]] = {}
-        for r in select_profile(recs):
+        for r in select_profile([r for r in recs if spec.in_overall(r)]):
             per_model.setdefault(r.model_id, []).append(r)
         for model_id, mrecs in per_model.items():
             row = models.setdefault(model_id, {"model": model_id, "tracks": {}, "records": []})

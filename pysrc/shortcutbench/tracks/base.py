@@ -66,6 +66,10 @@ class Track(abc.ABC):
         presets = getattr(sys.modules[type(self).__module__], "PROTOCOLS", {})
         return presets.get(ctx.profile)
 
+    def in_overall(self, record: Record) -> bool:
+        """Whether the record speaks for its model in the overall table (default: every record)."""
+        return True
+
     def headline(self, record: Record) -> Optional[float]:
         """The record's headline value; default: ``metrics[headline_metric]`` (None when absent)."""
         v = record.metrics.get(self.headline_metric) if self.headline_metric else None

@@ -136,6 +136,10 @@ class ShortcutTrack(Track):
     headline_rule = ("hard-split accuracy (every held-out digit in each of its 9 non-dominant colours): "
                      "the share a colour-following model gets wrong")
 
+    def in_overall(self, record: Record) -> bool:
+        """ρ-sweep models are trained and scored on another dataset than the protocol's: not ranked."""
+        return not record.metrics.get("sweep")
+
     def evaluate(self, model, ctx: RunContext):
         return score(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))
 
