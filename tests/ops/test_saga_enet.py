@@ -43,6 +43,29 @@ def test_compiled_epoch_matches_reference(family, group, dtype, weighted):
     assert (st_c[0] == 0).any() and (st_c[0] != 0).any()  # the prox did zero some weights, not all
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n, d, batch", [(103, 600, 30), (97, 9, 7)])
+def test_compiled_epoch_matches_reference_off_the_blocks(n, d, batch, threads):
+    """Minibatches not a multiple of the kernel's 4/8-row blocks, d above its column block, a last
+    partial minibatch, and more than one thread: every remainder path against the reference."""
+    if not compiled("saga_enet", torch.device("cpu")):
+        pytest.skip("saga_enet not compiled")
+    X, target, sw, order, st_c = _problem("multinomial", torch.float64, n=n, d=d)
+    st_r = [t.clone() for t in st_c]
+    prev = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(2):
+            torch.ops.shortcutbench.saga_enet(X, target, sw, order, *st_c, 0.02, 0.02, 0.7, batch, "multinomial",
+                                              False, n, -1.0)
+            saga_enet_reference(X, target, sw, order, *st_r, 0.02, 0.02, 0.7, batch, "multinomial", False, n)
+    finally:
+        torch.set_num_threads(prev)
+    for a, b in zip(st_c, st_r):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    assert (st_c[0] != 0).any()
+
+
 def test_step_tol_stops_without_applying_the_step():
     X, target, sw, order, st = _problem("multinomial", torch.float64, weighted=False)
     ref = [t.clone() for t in st]

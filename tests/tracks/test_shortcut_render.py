@@ -119,3 +119,14 @@ def test_train_conflicting_column_and_adversary_note(tmp_path):
     assert rows["lazy_cnn.dann_fixa"]["train conflicting acc"] == "–"  # records without the field
     note = next(n for n in main.notes if n.startswith("`lazy_cnn.dann_fixa` dominance adversary"))
     assert "accuracy 95.0% against ρ = 95.0%" in note and "spots 0.0% (best epoch of any seed 50.0%)" in note
+
+
+def test_adversary_note_skips_records_without_the_statistics(tmp_path):
+    """A DANN-FixA zoo entry cached before the statistics were logged keeps its key: rendering a
+    mix must not fail, and the note counts only the seeds that carry them."""
+    dann = [_record("dann_fixa", s, 0.01) for s in range(2)]
+    for h in dann[0].metrics["history"]:
+        h.update(train_adv_acc=0.9, train_adv_conflicting=6.0, train_adv_conflicting_found=3.0)
+    main = {t.name: t for t in ShortcutTrack().render(_records() + dann, tmp_path)}["shortcut"]
+    note = next(n for n in main.notes if n.startswith("`lazy_cnn.dann_fixa` dominance adversary"))
+    assert "mean over 1 seeds" in note and "accuracy 90.0%" in note

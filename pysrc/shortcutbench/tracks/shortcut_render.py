@@ -210,9 +210,14 @@ def _last_epoch_mean(recs: List[Record], key) -> Optional[float]:
 def _adversary_notes(by_model: Dict[str, List[Record]]) -> List[str]:
     """What DANN-FixA's dominance adversary achieved, from the per-epoch training means its steps
     report (records trained before they were logged have none, and get no note)."""
+    keys = ("train_adv_acc", "train_adv_conflicting_found", "train_adv_conflicting")
     notes = []
     for model_id, recs in by_model.items():
-        if _method(recs[0]) != "dann_fixa" or "train_adv_acc" not in ((recs[0].metrics.get("history") or [{}])[-1]):
+        if _method(recs[0]) != "dann_fixa":
+            continue
+        # a zoo entry cached before the statistics were logged has the same key but no statistics
+        recs = [r for r in recs if r.metrics.get("history") and all(k in h for h in r.metrics["history"] for k in keys)]
+        if not recs:
             continue
         acc = _last_epoch_mean(recs, lambda h: h["train_adv_acc"])
         found = _last_epoch_mean(recs, lambda h: h["train_adv_conflicting_found"] / max(h["train_adv_conflicting"], 1e-9))
