@@ -1,6 +1,7 @@
 """Canonical devices and dtypes for tests (pytorch_scatter's testing.py pattern)."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from . import _ext
@@ -12,3 +13,14 @@ has_ext = _ext.has_ops()
 
 def compiled(op: str, device: torch.device) -> bool:
     return _ext.has_kernel(op, device)
+
+
+def needs_kernel(op: str, device: torch.device = torch.device("cpu")):
+    """Skip marker for tests of a compiled kernel against its reference. They skip only where the
+    kernel is absent: an install without the extension (``SHORTCUTBENCH_NO_EXT=1``; the op then
+    runs its reference) or a device it was not built for. ``make test`` builds it, so they run."""
+    if _ext.has_ops():
+        why = f"no {device.type} kernel registered"
+    else:
+        why = f"shortcutbench._C not importable: {_ext._IMPORT_ERROR}"
+    return pytest.mark.skipif(not compiled(op, device), reason=f"{op} not compiled ({why})")

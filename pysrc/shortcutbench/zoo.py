@@ -50,7 +50,7 @@ class ZooSpec:
 
     def key(self, data_fingerprint: str) -> str:
         payload = {"spec": asdict(self), "data": data_fingerprint, "zoo": ZOO_VERSION}
-        version = getattr(METHODS.get(self.method), "zoo_version", 1) if self.method in METHODS else 1
+        version = METHODS.get(self.method).zoo_version if self.method in METHODS else 1
         if version > 1:  # only methods that changed carry it, so every other key stays as it was
             payload["method_version"] = version
         return hash_config(payload, n=20)

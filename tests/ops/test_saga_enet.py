@@ -2,9 +2,10 @@ import pytest
 import torch
 
 from shortcutbench.ops.saga_enet import enet_prox, saga_enet, saga_enet_reference
-from shortcutbench.testing import compiled
+from shortcutbench.testing import needs_kernel
 
 pytestmark = pytest.mark.ext
+needs_saga_enet = needs_kernel("saga_enet")  # the compiled-vs-reference tests; the rest run on either
 
 
 def _problem(family, dtype, n=100, d=12, k=4, seed=0, weighted=True):
@@ -21,13 +22,12 @@ def _problem(family, dtype, n=100, d=12, k=4, seed=0, weighted=True):
     return X, target, sw, order, state
 
 
+@needs_saga_enet
 @pytest.mark.parametrize("family", ["multinomial", "gaussian"])
 @pytest.mark.parametrize("group", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_compiled_epoch_matches_reference(family, group, dtype, weighted):
-    if not compiled("saga_enet", torch.device("cpu")):
-        pytest.skip("saga_enet not compiled")
     X, target, sw, order, st_c = _problem(family, dtype, weighted=weighted)
     st_r = [t.clone() for t in st_c]
     # gaussian residuals are larger than softmax ones: a larger λ so the prox both zeroes and keeps weights
@@ -43,13 +43,12 @@ def test_compiled_epoch_matches_reference(family, group, dtype, weighted):
     assert (st_c[0] == 0).any() and (st_c[0] != 0).any()  # the prox did zero some weights, not all
 
 
+@needs_saga_enet
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("n, d, batch", [(103, 600, 30), (97, 9, 7)])
 def test_compiled_epoch_matches_reference_off_the_blocks(n, d, batch, threads):
     """Minibatches not a multiple of the kernel's 4/8-row blocks, d above its column block, a last
     partial minibatch, and more than one thread: every remainder path against the reference."""
-    if not compiled("saga_enet", torch.device("cpu")):
-        pytest.skip("saga_enet not compiled")
     X, target, sw, order, st_c = _problem("multinomial", torch.float64, n=n, d=d)
     st_r = [t.clone() for t in st_c]
     prev = torch.get_num_threads()
@@ -100,6 +99,7 @@ def test_one_full_batch_step_is_proximal_gradient():
     torch.testing.assert_close(st[0], expect)
 
 
+@needs_saga_enet
 @pytest.mark.parametrize("bad, match", [
     (lambda a: a.update(X=a["X"][0]), "2 dimensions"),
     (lambda a: a.update(weight=a["weight"][:, :3].contiguous()), "weight must have shape"),
@@ -108,8 +108,6 @@ def test_one_full_batch_step_is_proximal_gradient():
     (lambda a: a.update(table=a["table"].double()), "dtype of X"),
 ])
 def test_kernel_rejects_bad_input(bad, match):
-    if not compiled("saga_enet", torch.device("cpu")):
-        pytest.skip("saga_enet not compiled")
     X, target, sw, order, st = _problem("multinomial", torch.float32)
     args = dict(X=X, target=target, sw=sw, order=order, weight=st[0], bias=st[1], table=st[2], w_avg=st[3], b_avg=st[4])
     bad(args)

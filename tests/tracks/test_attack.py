@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import torch
@@ -50,7 +51,7 @@ def test_robustness_min_eps_and_render(tmp_path):
     assert me["n"] == len(idx)
     assert all(e is None or math.isinf(e) or e <= TINY.eps_max for e in me["eps_min"])
     rec = make_record("attack", "lazy_cnn.erm", 0, "quick", TINY.name, {**rob, "min_eps": me, "train_time_s": 0.0},
-                      {"protocol": __import__("dataclasses").asdict(TINY)}, "fp", 1.0)
+                      {"protocol": dataclasses.asdict(TINY)}, "fp", 1.0)
     tables = TRACKS.get("attack")().render([rec], tmp_path)
     assert [t.name for t in tables] == ["attack", "attack_min_eps"]
     assert len(tables[0].rows) == 2 * 3 and (tmp_path / "figures" / "attack").is_dir()
@@ -96,8 +97,6 @@ class _Sevens(torch.nn.Module):
 
 def _quick_track(monkeypatch, compared, **changes):
     """The attack track on TINY (hard split only) with ``compared`` as the frozen compared set."""
-    import dataclasses
-
     from shortcutbench.tracks import attack
 
     monkeypatch.setitem(attack.PROTOCOLS, "quick", dataclasses.replace(TINY, splits=("hard",), linf_eps=(0.05,), l2_eps=(),
@@ -109,8 +108,7 @@ def _quick_track(monkeypatch, compared, **changes):
 
 def _sevens_zoo(data):
     sevens = data["hard"].images((data["hard"].digit == 7).nonzero().squeeze(1))
-    bright = sevens.mean(dim=(1, 2, 3))
-    return [_Sevens(-1.0), _Sevens(float(bright.median()))], bright
+    return [_Sevens(-1.0), _Sevens(float(sevens.mean(dim=(1, 2, 3)).median()))]
 
 
 def test_compared_set_is_the_seeds_four_models_at_seed_0_in_the_full_profile():
@@ -134,7 +132,7 @@ def test_evaluate_attacks_the_reference_images(monkeypatch):
     """A model evaluated alone (a submission) gets the 7→3 study on the images selected over the
     compared set, not on its own selection: the zoo's code path and image set."""
     data = colored_mnist()
-    zoo, _ = _sevens_zoo(data)
+    zoo = _sevens_zoo(data)
     track = _quick_track(monkeypatch, zoo)
     ref_split, ref = fair_selection(zoo, TINY, data)
     own_split, own = fair_selection(zoo[:1], TINY, data)
@@ -149,8 +147,8 @@ def test_model_outside_the_compared_set_gets_its_own_mask(monkeypatch, tmp_path)
     """A model confident on only some reference images is attacked on those, its metrics are over
     those, and its row is marked outside the fair comparison; a compared model's row is fair."""
     data = colored_mnist()
-    zoo, _ = _sevens_zoo(data)
-    p = __import__("dataclasses").replace(TINY, n_min_eps=12)
+    zoo = _sevens_zoo(data)
+    p = dataclasses.replace(TINY, n_min_eps=12)
     track = _quick_track(monkeypatch, zoo, n_min_eps=p.n_min_eps)
     _, ref = fair_selection(zoo, p, data)
     bright = data["hard"].images(ref).mean(dim=(1, 2, 3))
@@ -165,7 +163,7 @@ def test_model_outside_the_compared_set_gets_its_own_mask(monkeypatch, tmp_path)
     assert me["n_eligible"] == sum(expect) and len(me["eps_min"]) == sum(expect)
     fair = track.evaluate(zoo[1], RunContext())
     recs = [make_record("attack", name, 0, "quick", "attack.test", {**m, "train_time_s": 0.0},
-                        {"protocol": __import__("dataclasses").asdict(track.protocol(RunContext())),
+                        {"protocol": dataclasses.asdict(track.protocol(RunContext())),
                          "compared_models": ["a", "b"]}, "fp", 1.0)
             for name, m in (("cmp", fair), ("other", got))]
     rows = {r[0]: r for r in track.render(recs, tmp_path)[1].rows}

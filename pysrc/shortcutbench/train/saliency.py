@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .helpers import AdamMethod, MITIGATION_TRAIN
+from ..explain.metrics import stroke_mask
 from .method import METHODS, Batch
 
 
@@ -33,7 +34,7 @@ def shape_mask(x: torch.Tensor, threshold: float) -> torch.Tensor:
 def digit_mask(gray: torch.Tensor, threshold: float) -> torch.Tensor:
     """[B, 1, H, W] 1 where the grayscale digit (uint8) is above threshold: the stroke when the
     colour is in the background, where every pixel passes :func:`shape_mask`."""
-    return (gray.float() / 255.0 > threshold).unsqueeze(1).float()
+    return stroke_mask(gray, threshold).unsqueeze(1).float()
 
 
 def saliency_penalty(model, x: torch.Tensor, y: torch.Tensor, mask: str, threshold: float,
