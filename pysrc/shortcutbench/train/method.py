@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Dict, Iterator, Optional
 
 import torch
@@ -22,6 +22,29 @@ class TrainConfig:
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 0.0
+    # Samples per epoch. None: one pass over the training split. 60,000: the seed's epoch (seed
+    # 000 trains on MNIST's 60,000 digits), so a budget is epochs × 60,000 samples whatever the
+    # training split's size; an epoch then ends after ceil(epoch_samples / batch_size) steps.
+    epoch_samples: Optional[int] = None
+    channels_last: bool = False  # NHWC activations: ~25 % faster lazy-CNN steps on CPU, same maths
+
+    @property
+    def samples(self) -> Optional[int]:
+        """The budget in samples seen (None when epochs are passes over the split)."""
+        return None if self.epoch_samples is None else self.epochs * self.steps_per_epoch * self.batch_size
+
+    @property
+    def steps_per_epoch(self) -> Optional[int]:
+        return None if self.epoch_samples is None else -(-self.epoch_samples // self.batch_size)
+
+    def key_dict(self) -> Dict[str, Any]:
+        """Fields for cache keys: the fields added after the first zoo only when set, so every
+        older key stays as it was."""
+        out = asdict(self)
+        for name in ("epoch_samples", "channels_last"):
+            if out[name] == getattr(TrainConfig, name):
+                del out[name]
+        return out
 
 
 @dataclass

@@ -17,10 +17,10 @@ from typing import Any, Callable, Dict, List, Optional
 import torch
 import torch.nn as nn
 
-from .models import create_model
-from .train import METHODS, TrainConfig, fit
-from .utils.atomic import atomic_write_bytes, atomic_write_text
-from .utils.fingerprint import canonical_json, hash_config
+from ..models import create_model
+from ..train import METHODS, TrainConfig, fit
+from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.fingerprint import canonical_json, hash_config
 
 
 # Bump when training changes meaning, so stale cache entries are never reused.
@@ -49,7 +49,8 @@ class ZooSpec:
         return f"{self.arch}.{self.method}" + (f".{self.tag}" if self.tag else "")
 
     def key(self, data_fingerprint: str) -> str:
-        payload = {"spec": asdict(self), "data": data_fingerprint, "zoo": ZOO_VERSION}
+        payload = {"spec": {**asdict(self), "train": self.train.key_dict()}, "data": data_fingerprint,
+                   "zoo": ZOO_VERSION}
         version = METHODS.get(self.method).zoo_version if self.method in METHODS else 1
         if version > 1:  # only methods that changed carry it, so every other key stays as it was
             payload["method_version"] = version

@@ -1,0 +1,128 @@
+"""The seed-regime zoo: the models the tables evaluate, trained once on full MNIST and shipped.
+
+Seed 000 trains on MNIST's 60,000 digits, so its "epoch" is 60,000 samples; every run here
+states its budget that way (``TrainConfig.epoch_samples``), whatever the training split's size.
+Each method trains with its seed section's optimiser, batch and epochs (the method class's
+``default_train``). Controls: plain ERM with the seed's SGD (§3.2) and Adam-ERM with the
+mitigations' Adam (§6) are each trained once for the longest budget any method uses; their
+weights ship at every epoch a method ends on, so each mitigation has a control with the same
+optimiser family and samples seen. With constant learning rates and nothing that depends on
+the total length, the k-epoch snapshot *is* a k-epoch run (same data stream, same RNG).
+
+The ERM sweep (seed 000 §3.2 says only "SGD") trains ERM over lr × momentum for the seed's 4
+epochs; :mod:`.erm_choice` picks the committed setting by the seed's published training curve.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
+
+from ..data import ColoredMNISTConfig
+from ..train import METHODS, TrainConfig
+
+ARCH = "lazy_cnn"
+SEED_EPOCH_SAMPLES = 60_000  # seed 000: MNIST's 60,000 training digits per epoch
+# Full MNIST as the seed: train/val from the 60,000 training digits (the seed does not state its
+# validation share; we hold out 10 %: 500 skewed "Easy Val" + 100 balanced per class), easy/hard
+# from all 10,000 test digits.
+SEED_DATA = ColoredMNISTConfig(digits="mnist", test_per_class=None, val_per_class=500, val_balanced_per_class=100)
+
+# Seed 000 §3.2: SGD, 4 epochs; batch 64 is ours (the seed gives none). lr and momentum: the
+# setting chosen from the sweep by the curve rule (see erm_choice.py and the README's figure).
+ERM_LR, ERM_MOMENTUM = 0.01, 0.9
+SWEEP_LRS = (0.001, 0.01, 0.1)
+SWEEP_MOMENTA = (0.0, 0.5, 0.9)
+SWEEP_SEEDS = 2
+
+MAIN_SEEDS = 5  # ERM, Adam-ERM, DANN-FixA, CF-INVAR, saliency (both masks)
+OTHER_SEEDS = 3
+SEED_MITIGATIONS = ("dann_fixa", "cf_invar", "saliency_bg", "saliency_stroke")
+OTHER_METHODS = ("group_reweight", "group_balanced", "group_dro", "jtt", "irm", "lff", "dfr")
+
+
+def seed_regime(cfg: TrainConfig) -> TrainConfig:
+    return replace(cfg, epoch_samples=SEED_EPOCH_SAMPLES, channels_last=True)
+
+
+def erm_train(lr: float = ERM_LR, momentum: float = ERM_MOMENTUM, epochs: int = 4) -> TrainConfig:
+    return seed_regime(TrainConfig(epochs=epochs, batch_size=64, lr=lr, momentum=momentum))
+
+
+def method_train(method: str) -> TrainConfig:
+    """A method's seed-section schedule in the seed regime (DFR reads ERM's features: ERM's)."""
+    cfg = getattr(METHODS.get(method), "default_train", None)
+    return erm_train() if cfg is None or method == "dfr" else seed_regime(cfg)
+
+
+@dataclass(frozen=True)
+class ZooRun:
+    """One training run per seed; ``snapshots`` maps a shipped model name to the epoch whose
+    weights it is (the run's last epoch unless it is a control)."""
+
+    run: str
+    method: str
+    train: TrainConfig
+    seeds: int
+    snapshots: Tuple[Tuple[str, int], ...]
+    hparams: Dict[str, Any] = field(default_factory=dict)
+    group: str = "main"  # "sweep" | "control" | "main"
+
+
+def _name(method: str, suffix: str = "") -> str:
+    return f"{ARCH}.{method}" + (f".{suffix}" if suffix else "")
+
+
+def _budgets(methods: Sequence[str]) -> Tuple[int, ...]:
+    return tuple(sorted({4} | {method_train(m).epochs for m in methods}))
+
+
+def build_catalogue() -> List[ZooRun]:
+    """Every run, cheapest-to-decide first: the sweep, the controls, the seed's mitigations, the rest."""
+    runs: List[ZooRun] = []
+    for lr in SWEEP_LRS:
+        for mom in SWEEP_MOMENTA:
+            name = _name("erm", f"sweep_lr{lr:g}_m{mom:g}")
+            runs.append(ZooRun(name, "erm", erm_train(lr, mom), SWEEP_SEEDS, ((name, 4),), group="sweep"))
+    budgets = _budgets(SEED_MITIGATIONS + OTHER_METHODS + ("erm_adam",))
+    adam = replace(method_train("erm_adam"), epochs=max(budgets))
+    runs.append(ZooRun(_name("erm_adam", "control"), "erm_adam", adam, MAIN_SEEDS,
+                       tuple((_name("erm_adam", f"e{k}"), k) for k in budgets), group="control"))
+    sgd_snaps = tuple((_name("erm") if k == 4 else _name("erm", f"e{k}"), k) for k in budgets)
+    runs.append(ZooRun(_name("erm", "control"), "erm", erm_train(epochs=max(budgets)), MAIN_SEEDS, sgd_snaps,
+                       group="control"))
+    for m in SEED_MITIGATIONS:
+        cfg = method_train(m)
+        runs.append(ZooRun(_name(m), m, cfg, MAIN_SEEDS, ((_name(m), cfg.epochs),)))
+    for m in OTHER_METHODS:
+        cfg = method_train(m)
+        runs.append(ZooRun(_name(m), m, cfg, OTHER_SEEDS, ((_name(m), cfg.epochs),)))
+    return runs
+
+
+CATALOGUE: Tuple[ZooRun, ...] = tuple(build_catalogue())
+
+
+def shipped_names() -> Dict[str, Tuple[ZooRun, int]]:
+    """Shipped model name → (run, epoch): one name, one weights file per seed."""
+    out: Dict[str, Tuple[ZooRun, int]] = {}
+    for run in CATALOGUE:
+        for name, epoch in run.snapshots:
+            assert name not in out, f"zoo name {name} maps to two models"
+            out[name] = (run, epoch)
+    return out
+
+
+def jobs(runs: Sequence[ZooRun] = CATALOGUE) -> Iterator[Tuple[ZooRun, int]]:
+    for run in runs:
+        for seed in range(run.seeds):
+            yield run, seed
+
+
+def matched_control(method: str) -> str:
+    """The shipped control with ``method``'s optimiser family (Adam or the seed's SGD) and budget."""
+    from ..train.helpers import AdamMethod
+
+    epochs = method_train(method).epochs
+    if issubclass(METHODS.get(method), AdamMethod):
+        return _name("erm_adam", f"e{epochs}")
+    return _name("erm") if epochs == 4 else _name("erm", f"e{epochs}")
