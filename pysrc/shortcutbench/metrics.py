@@ -15,7 +15,7 @@ Every aggregate says what it averages over:
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -66,7 +66,15 @@ def split_accuracies(model: nn.Module, data: ColoredMNIST, names=("val", "val_ba
     return out
 
 
-def shortcut_metrics(model: nn.Module, data: ColoredMNIST) -> Dict[str, object]:
+def per_digit_correct(pred: torch.Tensor, hard: ColoredSplit) -> str:
+    """Correct images (0–9) of each held-out digit of the hard split (its 9 colours are consecutive),
+    as one character per digit: what test-set resampling (bootstrap over digits) needs."""
+    counts = (pred == hard.digit).view(-1, NUM_CLASSES - 1).sum(1)
+    return "".join(map(str, counts.tolist()))
+
+
+def shortcut_metrics(model: nn.Module, data: ColoredMNIST, probe_digits: Optional[int] = None) -> Dict[str, object]:
+    """``probe_digits``: the recolour probe on that many held-out digits (default: all)."""
     easy, hard = data["easy"], data["hard"]
     pe = predict_logits(model, easy).argmax(1)
     ph = predict_logits(model, hard).argmax(1)
@@ -78,9 +86,11 @@ def shortcut_metrics(model: nn.Module, data: ColoredMNIST) -> Dict[str, object]:
     per_class_hard = torch.stack([(ph[hard.digit == d] == d).float().mean() for d in range(NUM_CLASSES)])
     all_cells = torch.where(off, cells_hard, cells_easy)
     probe = {}
+    step = 1 if probe_digits is None else max(1, -(-len(easy) // probe_digits))
+    probe_set = easy if step == 1 else easy.take(torch.arange(0, len(easy), step), "probe")  # every class
     for c in range(NUM_CLASSES):
-        others = easy.digit != c
-        recol = easy.recolored(c)
+        others = probe_set.digit != c
+        recol = probe_set.recolored(c)
         pc = predict_logits(model, recol).argmax(1)
         probe[COLOR_NAMES[c]] = float((pc[others] == c).float().mean())
     easy_acc, hard_acc = accuracy(pe, easy), accuracy(ph, hard)
@@ -99,4 +109,5 @@ def shortcut_metrics(model: nn.Module, data: ColoredMNIST) -> Dict[str, object]:
         "hard_confusion": confusion(ph, hard),
         "hard_cell_acc": cells_hard.tolist(),
         "hard_cell_n": torch.bincount(hard.group, minlength=100).reshape(10, 10).tolist(),
+        "hard_correct_per_digit": per_digit_correct(ph, hard),
     }

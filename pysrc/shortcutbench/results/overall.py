@@ -53,7 +53,9 @@ def overall_rows(records: Sequence[Record]) -> List[Dict]:
     for r in records:
         if r.track in TRACKS:
             by_track.setdefault(r.track, []).append(r)
-    headline_tracks = sorted(t for t in by_track if TRACKS.get(t).headline_metric)
+    # a track ranks models only through records it lets into the overall table
+    headline_tracks = sorted(t for t in by_track if TRACKS.get(t).headline_metric
+                             and any(TRACKS.get(t)().in_overall(r) for r in by_track[t]))
     models: Dict[str, Dict] = {}
     for track, recs in sorted(by_track.items()):
         spec = TRACKS.get(track)()

@@ -96,3 +96,22 @@ def regularization_path(lams: Sequence[float], coef: np.ndarray, highlight: Sequ
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     save(fig, path)
+
+
+def intervals(labels: List[str], means: Sequence[float], lo: Sequence[float], hi: Sequence[float], path: str | Path,
+              title: str, xlabel: str, refs: Optional[Dict[str, float]] = None) -> None:
+    """One row per label: the estimate with its (asymmetric) interval; ``refs`` draws labelled
+    vertical reference lines (e.g. a seed's number)."""
+    m, lo, hi = (np.asarray(v, dtype=float) for v in (means, lo, hi))
+    fig, ax = plt.subplots(figsize=(6.4, 0.8 + 0.28 * len(labels)))
+    y = np.arange(len(labels))[::-1]
+    ax.errorbar(m, y, xerr=[m - lo, hi - m], fmt="o", ms=4, capsize=3, color="tab:blue")
+    for (name, x), ls in zip((refs or {}).items(), (":", "--", "-.")):
+        ax.axvline(x, color="gray", lw=0.9, ls=ls, label=name)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    if refs:
+        ax.legend(fontsize=7, loc="lower right")
+    save(fig, path)

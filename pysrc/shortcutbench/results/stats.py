@@ -46,3 +46,40 @@ def fmt_pct(mean: float, se: Optional[float] = None, digits: int = 1) -> str:
     if se is not None and not math.isnan(se):
         s += f" ± {100 * se:.{digits}f}"
     return s
+
+
+def wilson_interval(k: int, n: int, level: float = 0.95) -> Tuple[float, float]:
+    """Wilson score interval for a proportion k/n (never outside [0, 1])."""
+    from scipy import stats
+
+    if n <= 0:
+        return math.nan, math.nan
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def cluster_bootstrap(counts: np.ndarray, per_cluster: int, control: Optional[np.ndarray] = None,
+                      n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> Tuple[float, float, float]:
+    """Mean accuracy over seeds, and its percentile interval, from ``counts[s, d]`` = correct images
+    of test digit d (out of ``per_cluster``) for training seed s. Each resample redraws test
+    digits (clusters: a digit's images share its shape) and seeds, so both the finite test set and
+    seed variation are in the interval. With ``control`` (same digits, seeds paired by row) the
+    statistic is the paired difference mean(counts) − mean(control) on the same resamples."""
+    rng = np.random.default_rng(seed)
+    counts = np.asarray(counts, dtype=np.float64)
+    s, d = counts.shape
+
+    def stat(c: np.ndarray) -> np.ndarray:
+        return c.sum(axis=-1) / (per_cluster * c.shape[-1])
+
+    diff = counts if control is None else counts - np.asarray(control, dtype=np.float64)
+    point = float(stat(diff).mean())
+    digit_w = rng.multinomial(d, np.full(d, 1.0 / d), size=n_boot).astype(np.float64)  # [B, D]
+    seed_idx = rng.integers(0, s, size=(n_boot, s))  # [B, S]
+    per_seed = diff @ digit_w.T / (per_cluster * d)  # [S, B]
+    boots = per_seed[seed_idx, np.arange(n_boot)[:, None]].mean(axis=1)
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return point, float(lo), float(hi)

@@ -2,27 +2,27 @@
 
 Every model is trained on the skewed Colored-MNIST train split and scored on the easy (aligned)
 and hard (all-conflicting) splits of held-out digits; see :mod:`shortcutbench.metrics` for the
-exact definition of each number.
+exact definition of each number. The track scores the shipped seed-regime zoo
+(:mod:`.shortcut_zoo`); the trained-here protocols below (``PROTOCOLS``, the 5,000 embedded
+digits) still define the zoo entries the other tracks train and evaluate until they move onto the
+shipped zoo too.
 """
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-import torch
-
 from ..data import ColoredMNISTConfig
-from ..data.colored_mnist import ColoredMNIST, ColoredSplit
-from ..metrics import accuracy, predict_logits, shortcut_metrics, split_accuracies
-from ..results.record import Record, make_record
+from ..data.colored_mnist import ColoredMNIST
+from ..results.record import Record
 from ..results.tables import Table
 from ..train import METHODS, TrainConfig
 from ..zoo import ZooSpec, load_or_train
-from ..zoo.evaluator import curve_subset, epoch_evaluator  # noqa: F401  (re-exported: other tracks' entries)
+from ..zoo.evaluator import epoch_evaluator
 from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
+from .shortcut_zoo import ZOO_PROTOCOLS, run_shipped, score_zoo
 
 
 METHODS_ALL = ("erm", "erm_adam", "dann_fixa", "saliency_bg", "saliency_stroke", "cf_invar", "group_reweight",
@@ -84,21 +84,6 @@ def load_zoo_entry(spec: ZooSpec, data: ColoredMNIST, desc: str = "shortcut"):
     return load_or_train(spec, data, evaluate=epoch_evaluator(data), desc=desc)
 
 
-def train_fit(model, train: ColoredSplit) -> Dict[str, Optional[float]]:
-    """Accuracy on the aligned and on the conflicting *training* images: a model that fits its
-    counter-examples yet fails the hard split has memorised them rather than learnt shape."""
-    out = {}
-    for name, mask in (("train_aligned_acc", train.aligned), ("train_conflicting_acc", ~train.aligned)):
-        part = train.take(mask, name)
-        out[name] = accuracy(predict_logits(model, part).argmax(1), part) if len(part) else None
-    return out
-
-
-def score(model, data: ColoredMNIST) -> Dict[str, object]:
-    """What the track measures of any model, zoo entry or submission alike."""
-    return {**shortcut_metrics(model, data), **train_fit(model, data["train"])}
-
-
 def option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
     if not value:
         return default
@@ -117,57 +102,32 @@ class ShortcutTrack(Track):
                      "the share a colour-following model gets wrong")
 
     def in_overall(self, record: Record) -> bool:
-        """ρ-sweep models are trained and scored on another dataset than the protocol's: not ranked."""
-        return not record.metrics.get("sweep")
+        """Not ranked overall yet: the other tracks still evaluate the older zoo trained on the 5,000
+        embedded digits under the same ``lazy_cnn.*`` names, and the overall table would average
+        two different models as one."""
+        return False
+
+    def protocol(self, ctx: RunContext):
+        return ZOO_PROTOCOLS[ctx.profile]
 
     def evaluate(self, model, ctx: RunContext):
-        return score(model, colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data))
+        protocol = ZOO_PROTOCOLS[ctx.profile]
+        return score_zoo(model, colored_mnist(ctx.mnist_dir, protocol.data), protocol)
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
-        """Main rows (every method × seed), then the ρ sweep. ``--set methods=a,b`` restricts the
-        methods, ``--set sweep=0`` skips the sweep, ``--set sweep_methods=a,b`` restricts it."""
-        protocol = PROTOCOLS[ctx.profile]
-        methods = option_methods(ctx.options.get("methods"), protocol.methods)
-        data = colored_mnist(ctx.mnist_dir, protocol.data)
-        for m in methods:
-            for seed in ctx.seed_list(protocol.seeds):
-                yield self._train_and_score(ctx, protocol, data, zoo_spec(protocol, m, seed), history=True)
-        if ctx.options.get("sweep", "1") in ("0", "false", "no"):
-            return
-        for rho in protocol.sweep_rhos:
-            if rho == protocol.data.rho:
-                continue  # the main rows are the sweep's point at the protocol's ρ
-            sweep_data = colored_mnist(ctx.mnist_dir, replace(protocol.data, rho=rho))
-            for m in option_methods(ctx.options.get("sweep_methods"), protocol.sweep_methods):
-                if m not in methods:
-                    continue
-                for seed in range(min(protocol.sweep_seeds, len(ctx.seed_list(protocol.seeds)))):
-                    spec = zoo_spec(protocol, m, seed, tag=f"rho{rho}")
-                    yield self._train_and_score(ctx, protocol, sweep_data, spec, history=False, rho=rho)
-
-    def _train_and_score(self, ctx, protocol, data, spec: ZooSpec, history: bool, rho: Optional[float] = None):
-        t0 = time.perf_counter()
-        entry = (load_zoo_entry(spec, data) if history
-                 else load_or_train(spec, data, evaluate=None, desc="shortcut"))
-        metrics = score(entry.model, data)
-        metrics["history"] = entry.history if history else []
-        metrics["hard_val_acc"] = accuracy(predict_logits(entry.model, data["hard_val"]).argmax(1), data["hard_val"])
-        metrics["train_time_s"] = entry.train_time_s
-        metrics["epochs"] = spec.train.epochs
-        metrics["method"] = spec.method
-        metrics["rho"] = protocol.data.rho if rho is None else rho
-        metrics["sweep"] = rho is not None
-        method = METHODS.get(spec.method)
-        metrics["uses_group_labels"] = method.uses_group_labels
-        metrics["uses_color_labels"] = method.uses_color_labels
-        cfg = replace(protocol.data, rho=metrics["rho"])
-        return make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
-                           {"protocol": asdict(protocol), "data": asdict(cfg), "train": asdict(spec.train),
-                            "hparams": {**method.default_hparams, **spec.hparams}, "zoo_key": entry.key,
-                            "data_source": data.source}, data.fingerprint, time.perf_counter() - t0)
+        """Every shipped model of the zoo catalogue (seeds up to the profile's), scored; nothing is
+        trained here (``shortcutbench zoo train`` trains). ``--set methods=a,b`` restricts the
+        methods, ``--set models=PATTERN,…`` the model names (fnmatch)."""
+        methods = ctx.options.get("methods")
+        models = tuple(p.strip() for p in ctx.options.get("models", "").split(",") if p.strip())
+        yield from run_shipped(self.name, ctx, option_methods(methods, ()) if methods else None, models)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
-        from .shortcut_render import render_shortcut
+        """Tables of the shipped-zoo protocols only (records of the older trained-here protocols,
+        e.g. shortcut.full.v3 on the 5,000 embedded digits, are not comparable and not shown)."""
+        from .shortcut_zoo_render import render_zoo
 
-        return render_shortcut(self.title, select_profile(records), Path(out_dir) / "figures" / self.name)
+        current = {p.name for p in ZOO_PROTOCOLS.values()}
+        records = select_profile([r for r in records if r.protocol in current])
+        return render_zoo(self.title, records, Path(out_dir) / "figures" / self.name) if records else []

@@ -108,10 +108,10 @@ def train_zoo(jobs: Sequence[Job], mnist_dir: Optional[str] = None, root: Option
     from ..tracks.common import colored_mnist
 
     torch.set_num_threads(threads)
-    data = colored_mnist(mnist_dir, cat.SEED_DATA)
     done = skipped = 0
     t0 = time.perf_counter()
     for run, seed in progress(jobs, desc="zoo", total=len(jobs), leave=True):
+        data = colored_mnist(mnist_dir if run.data.digits == "mnist" else None, run.data)
         if train_job(run, seed, data, root, retrain):
             done += 1
         else:

@@ -1,0 +1,62 @@
+"""The shipped-zoo shortcut table on hand-made records: intervals cover what they should, a
+mitigation's Δ is paired with its control, and a CI that holds 0 is called inconclusive."""
+import numpy as np
+import pytest
+
+from shortcutbench.data import COLOR_NAMES
+from shortcutbench.results.record import make_record
+from shortcutbench.results.stats import cluster_bootstrap, wilson_interval
+from shortcutbench.tracks.shortcut_zoo_render import render_zoo, verdict
+
+
+def _record(name, method, group, seed, p, control=None, digits=2000, rng_seed=0):
+    rng = np.random.default_rng([rng_seed, seed])
+    counts = rng.binomial(9, p, size=digits)
+    m = {"method": method, "group": group, "epochs": 15, "samples": 15 * 469 * 128, "steps": 15 * 469,
+         "seed_epochs": 15.0, "history": [{"epoch": 1, "hard_curve_acc": p, "train_acc": 0.9, "val_acc": 0.9}],
+         "control": control, "hard_correct_per_digit": "".join(map(str, counts)), "eval_digits": digits,
+         "easy_acc": 0.99, "hard_acc": counts.sum() / (9 * digits), "recolor_probe": {c: 0.1 for c in COLOR_NAMES}}
+    cfg = {"protocol": {"eval_digits_per_class": None}, "train": {"lr": 1e-3, "momentum": 0.0, "batch_size": 128},
+           "hparams": {"optimizer": "adam"}, "data_source": "test"}
+    r = make_record("shortcut", name, seed, "full", "shortcut.full.v4", m, cfg, "fp", 1.0)
+    r.created_at = 0.0
+    return r
+
+
+def test_verdict_only_when_the_interval_excludes_zero():
+    assert verdict(0.01, 0.05) == "beats its control"
+    assert verdict(-0.05, -0.01) == "worse than its control"
+    assert verdict(-0.01, 0.02).startswith("inconclusive")
+
+
+def test_bootstrap_interval_covers_the_truth_and_stays_in_range():
+    rng = np.random.default_rng(3)
+    counts = rng.binomial(9, 0.3, size=(5, 3000))
+    point, lo, hi = cluster_bootstrap(counts, 9)
+    assert lo < 0.3 < hi and 0 <= lo <= point <= hi <= 1
+    zero = cluster_bootstrap(np.zeros((3, 100), dtype=int), 9)
+    assert zero == (0.0, 0.0, 0.0)  # never below 0 %
+    lo, hi = wilson_interval(0, 90)
+    assert lo == 0.0 and 0 < hi < 0.05
+
+
+def test_table_rows_deltas_and_verdicts(tmp_path):
+    recs = []
+    for s in range(5):
+        recs.append(_record("lazy_cnn.erm_adam.e15", "erm_adam", "control", s, 0.60))
+        recs.append(_record("lazy_cnn.dann_fixa", "dann_fixa", "main", s, 0.75, control="lazy_cnn.erm_adam.e15"))
+        recs.append(_record("lazy_cnn.cf_invar", "cf_invar", "main", s, 0.60, control="lazy_cnn.erm_adam.e15",
+                            rng_seed=1))
+    (table,) = render_zoo("t", recs, tmp_path / "figures" / "shortcut")
+    rows = {r[0]: r for r in table.rows}
+    assert rows["dann_fixa"][-1] == "beats its control" and rows["dann_fixa"][7].startswith("+15.")
+    assert rows["cf_invar"][-1].startswith("inconclusive")  # same accuracy as its control
+    assert rows["erm_adam.e15"][-1] == "control"
+    assert rows["dann_fixa"][2] == "900,480 / 7,035 (15)"  # seed 000 §6.1: 7,035 steps of 128
+    assert (tmp_path / "figures" / "shortcut" / "hard_acc_by_model.png").stat().st_size > 1000
+
+
+def test_missing_control_is_said(tmp_path):
+    recs = [_record("lazy_cnn.dann_fixa", "dann_fixa", "main", 0, 0.7, control="lazy_cnn.erm_adam.e15")]
+    (table,) = render_zoo("t", recs, tmp_path / "figures" / "shortcut")
+    assert table.rows[0][-1] == "no control shipped"
