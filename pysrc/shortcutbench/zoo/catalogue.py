@@ -29,7 +29,7 @@ SEED_DATA = ColoredMNISTConfig(digits="mnist", test_per_class=None, val_per_clas
 
 # Seed 000 §3.2: SGD, 4 epochs; batch 64 is ours (the seed gives none). lr and momentum: the
 # setting chosen from the sweep by the curve rule (see erm_choice.py and the README's figure).
-ERM_LR, ERM_MOMENTUM = 0.01, 0.9
+ERM_LR, ERM_MOMENTUM = 0.01, 0.5  # chosen 2026-12-05: curve RMS 1.17 pp (next: lr 0.01 m 0.9, 2.05 pp)
 SWEEP_LRS = (0.001, 0.01, 0.1)
 SWEEP_MOMENTA = (0.0, 0.5, 0.9)
 SWEEP_SEEDS = 2
