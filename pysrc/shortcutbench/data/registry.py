@@ -16,7 +16,7 @@ import torch
 from ..registry import Registry
 from ..utils.config import config_from_strings
 from .colored_mnist import COLOR_NAMES, NUM_CLASSES, ColoredMNISTConfig, build_colored_mnist
-from .mnist import load_digits
+from .mnist import load_digits, load_source
 
 
 @dataclass
@@ -77,7 +77,7 @@ def _mnist(options: Dict[str, str], mnist_dir: Optional[str]) -> DatasetView:
 @DATASETS.register("colored_mnist")
 def _colored_mnist(options: Dict[str, str], mnist_dir: Optional[str]) -> DatasetView:
     cfg = config_from_strings(ColoredMNISTConfig, options)
-    data = build_colored_mnist(load_digits(mnist_dir), cfg)
+    data = build_colored_mnist(load_source(cfg.digits, mnist_dir), cfg)
     lines = [f"source: {data.source}", f"config: {cfg}", f"fingerprint: {data.fingerprint}"]
     for name, split in data.splits.items():
         dom = split.aligned.float().mean().item()
