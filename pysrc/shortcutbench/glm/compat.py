@@ -39,6 +39,8 @@ from typing import Dict, Optional, Sequence
 
 import torch
 
+from ..errors import UsageError
+from . import inputs
 from .objective import MIN_ALPHA, lambda_max, penalty
 from .path import PathConfig, fit_path, lambda_grid
 
@@ -54,7 +56,7 @@ def _collect(loader, preprocess, n_ex: Optional[int], family: str):
             elif len(batch) == 4:
                 X, y, w, idx = batch
             else:
-                raise ValueError(f"Loader must return (data, target, index) or (data, target, index, weight) "
+                raise UsageError(f"Loader must return (data, target, index) or (data, target, index, weight) "
                                  f"but instead got a tuple of length {len(batch)}")
             if preprocess is not None:
                 X = preprocess(X)
@@ -101,12 +103,19 @@ def glm_saga(linear, loader, max_lr, nepochs, alpha, table_device=None, preproce
         n_classes = n_classes or metadata["y"]["num_classes"]
     X, y, w, batch_size = _collect(loader, preprocess, n_ex, family)
     dtype = linear.weight.dtype
-    X = X.to(dtype)
     ncls = linear.weight.shape[0]
+    # the contract of fit_path (glm/inputs.py) before any arithmetic here: one-line UsageErrors
+    X = inputs.features(X).to(dtype)
+    if not 0 <= alpha <= 1:
+        raise UsageError(f"alpha must lie in [0, 1], got {alpha}")
+    if not 0 < epsilon <= 1 or k < 1:
+        raise UsageError(f"need k >= 1 and epsilon in (0, 1], got k={k}, epsilon={epsilon}")
     if family == "multinomial":
-        y = y.long()
+        y, _ = inputs.labels(y, X.shape[0], ncls)
     else:
-        y = y.to(dtype)
+        y = inputs.targets(y, X.shape[0]).to(dtype)
+    w = inputs.sample_weights(w, X.shape[0])
+    w = None if w is None else w.to(dtype)
     if metadata is not None:
         lam_max = (metadata["max_reg"]["group"] if group else metadata["max_reg"]["nongrouped"]) / max(MIN_ALPHA, alpha)
     else:

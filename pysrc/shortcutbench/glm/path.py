@@ -45,6 +45,7 @@ import torch
 
 from ..errors import UsageError
 from ..ops.saga_enet import residuals, saga_enet
+from . import inputs
 from .objective import (MIN_ALPHA, Certificate, class_major_logits, data_loss, duality_gap, lambda_max, logits,
                         penalty)
 
@@ -201,8 +202,8 @@ def auto_batch_size(X: torch.Tensor, sample_weight: Optional[torch.Tensor], fami
 def _intercept_only(target: torch.Tensor, k: int, family: str, s: torch.Tensor) -> torch.Tensor:
     if family == "multinomial":
         freq = torch.bincount(target, weights=s, minlength=k) / s.sum()
-        b = torch.log(torch.clamp(freq, min=1e-300))
-        return b - b.mean()
+        b = torch.log(torch.clamp(freq, min=1e-300))  # an absent class: ≈ −690, exp underflows to 0
+        return b - b[freq > 0].mean()
     return (s[:, None] * target).sum(0) / s.sum()
 
 
@@ -248,40 +249,28 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
     cfg = config
     dtype = getattr(torch, cfg.dtype)
     t_start = time.perf_counter()
-    X = torch.as_tensor(X)
-    if X.dim() != 2 or X.shape[0] == 0:
-        raise UsageError(f"X must be a non-empty [n, d] matrix, got shape {tuple(X.shape)}")
-    if not torch.isfinite(X).all():
-        raise UsageError("X contains NaN or Inf")
+    X = inputs.features(X)
     n, d = X.shape
-    y = torch.as_tensor(y)
     if cfg.family == "multinomial":
-        target = y.long()
-        if target.shape != (n,):
-            raise UsageError(f"multinomial y must be labels of shape [{n}], got {tuple(y.shape)}")
-        k = int(n_classes or int(target.max()) + 1)
-        if int(target.min()) < 0:
-            raise UsageError("labels must be >= 0")
+        target, k = inputs.labels(y, n, n_classes)
     else:
-        if y.dim() == 1:
-            y = y[:, None]
-        if y.shape[0] != n:
-            raise UsageError(f"gaussian y must have {n} rows, got shape {tuple(y.shape)}")
-        target = y.to(dtype)
-        k = y.shape[1]
-    sw = None
-    if sample_weight is not None:
-        sw = torch.as_tensor(sample_weight).to(dtype)
-        if sw.shape != (n,) or bool((sw < 0).any()):
-            raise UsageError(f"sample_weight must be non-negative of shape [{n}], got {tuple(sw.shape)}")
+        target = inputs.targets(y, n).to(dtype)
+        k = target.shape[1]
+    sw = inputs.sample_weights(sample_weight, n)
+    sw = None if sw is None else sw.to(dtype)
+    val, test = (None if pair is None else inputs.split(pair, d, cfg.family, k, name)
+                 for pair, name in ((val, "val"), (test, "test")))
     s64 = torch.ones(n, dtype=torch.float64) if sw is None else sw.double()
 
     mu, sd = standardizer(X, cfg.standardize)
     Xs = ((X.double() - mu) / sd).to(dtype).contiguous()
     splits = {name: _Split(*pair, mu, sd, dtype) for name, pair in (("val", val), ("test", test)) if pair is not None}
 
-    lmax = lambda_max(Xs, target, k, cfg.alpha, cfg.family, cfg.group, sw) if lam_max is None else float(lam_max)
-    lams = list(lambdas) if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero)
+    lmax = lambda_max(Xs, target, k, cfg.alpha, cfg.family, cfg.group, sw) if lam_max is None \
+        else inputs.lambda_scale(lam_max)
+    if not lmax > 0:  # every column constant (or uncorrelated with y): W = 0 at every λ
+        raise UsageError("lambda_max is 0: no feature column varies with the labels (all constant?)")
+    lams = inputs.lambda_path(lambdas if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero))
     batch = cfg.batch_size or auto_batch_size(Xs, sw, cfg.family)
     step = _ActiveStep(Xs, sw, cfg, batch)
 
