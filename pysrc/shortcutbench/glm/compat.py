@@ -25,7 +25,8 @@ Documented differences (where glm-saga 0.1.2 is buggy or inconsistent; research 
    is the loader's.
 6. Extra keyword-only arguments: ``stopping`` (e.g. ``("gap",)`` for the duality-gap rule with
    ``gap_tol``, which certifies relative suboptimality), ``seed``. Every entry also carries
-   ``gap`` (the duality-gap certificate), ``epochs`` and ``nnz``.
+   ``gap`` (the duality-gap certificate), ``epochs``, ``nnz`` and ``converged`` (False when the λ
+   stopped at ``nepochs`` before its rule fired).
 7. No ``F.softmax`` dim warning; ``best`` is still the entry with the lowest *penalised* val loss
    and, as in glm-saga, the first entry when there is no ``val_loader`` (a warning says so).
 """
@@ -152,7 +153,7 @@ def glm_saga(linear, loader, max_lr, nepochs, alpha, table_device=None, preproce
                         "loss_val": m["loss_val"] + pen if val else -1, "acc_val": m["acc_val"] if val else -1,
                         "loss_test": m["loss_test"] + pen if test else -1, "acc_test": m["acc_test"] if test else -1},
             "weight": W.detach().cpu().clone(), "bias": b.detach().cpu().clone(),
-            "gap": p.gap, "epochs": p.epochs, "nnz": p.nnz,
+            "gap": p.gap, "epochs": p.epochs, "nnz": p.nnz, "converged": p.converged,
         }
         path.append(entry)
         loss_val = entry["metrics"]["loss_val"]

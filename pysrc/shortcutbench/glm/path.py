@@ -112,6 +112,16 @@ class PathPoint:
     backoffs: int = 0  # step halvings by the divergence safeguard
 
     @property
+    def capped(self) -> bool:
+        """True when the λ ran into the epoch (iteration) cap before its stopping rule fired: its
+        gap may exceed the target (issue 20: such points are flagged wherever they are shown)."""
+        return self.stopped_by == "max_epochs"
+
+    @property
+    def converged(self) -> bool:
+        return not self.capped
+
+    @property
     def nnz(self) -> int:
         return int(sum(self.nnz_per_class))
 
@@ -396,6 +406,8 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
             elif not math.isfinite(cert.gap):  # nothing certified at this λ: back to its warm start
                 st.restore(good.state)
                 cert = certify()
+            if use_gap and stopped_by == "max_epochs" and cert.gap <= cfg.gap_tol * max(cert.dual, 1e-300):
+                stopped_by = "gap"  # the cap's last epoch reached the target: certified, not capped
         _scatter(W, st.W, cols, active)
         b, table, b_avg = st.b, st.table, st.gb
         sched.end_lambda(epochs)
