@@ -129,7 +129,7 @@ def test_too_long_step_backs_off_instead_of_diverging():
     # the safeguard restores the last trusted state and halves the step, so every λ still certifies
     X, y = _data(n=400, d=30, k=4)
     cfg = PathConfig(alpha=0.99, standardize=False, n_lambdas=10, eps=1e-2, gap_tol=1e-6, step_scale=32.0,
-                     max_epochs=500, batch_size=16)
+                     max_epochs=500, batch_size=16, solver="saga")
     res = fit_path(X.float(), y, cfg)
     for p in res.points:
         assert p.stopped_by == "gap" and p.gap <= 1e-6 * p.objective * 1.001, (p.lam, p.stopped_by, p.gap)

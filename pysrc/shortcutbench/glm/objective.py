@@ -103,14 +103,18 @@ def _optimal_bias(zt: torch.Tensor, target: torch.Tensor, b: torch.Tensor, famil
         p[present] = pp
         return b, p
     ones = torch.full((k, k), 1.0 / k, dtype=torch.float64)
+    prev = math.inf
     for _ in range(iters):
         p = torch.softmax(zt + b[:, None], dim=0)
         sp = p * s
         col = sp.sum(1)
         g = (col - sy) / n
         gmax = float(g.abs().max())
-        if gmax < 1e-14 or not math.isfinite(gmax):  # converged, or a diverged iterate (the caller rejects it)
+        # converged, at the rounding floor (no more decrease once below 1e-9: Newton converges
+        # quadratically, so a stall there is rounding), or a diverged iterate (the caller rejects it)
+        if gmax < 1e-14 or (gmax < 1e-9 and gmax >= prev) or not math.isfinite(gmax):
             break
+        prev = gmax
         H = (torch.diag(col) - sp @ p.T) / n
         # the softmax is invariant to b + c·1 and g ⟂ 1: adding 11ᵀ/k makes H invertible
         step, info = torch.linalg.solve_ex(H + ones, g)

@@ -45,7 +45,8 @@ import torch
 
 from ..errors import UsageError
 from ..ops.saga_enet import residuals, saga_enet
-from . import inputs
+from . import cd, inputs
+from .cd import SOLVERS
 from .objective import (MIN_ALPHA, Certificate, class_major_logits, data_loss, duality_gap, lambda_max, logits,
                         penalty)
 
@@ -76,8 +77,14 @@ class PathConfig:
     seed: int = 0
     num_threads: Optional[int] = 1  # minibatch GEMMs are small: threads cost more than they give (measured)
     zero_init_state: bool = False  # glm-saga: table and averages start at 0 (biased first epochs)
+    solver: str = "auto"  # "saga", "cd" (block coordinate descent, glm/cd.py) or "auto": chosen from the shape
 
     def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise UsageError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        self._check()
+
+    def _check(self):
         if self.family not in ("multinomial", "gaussian"):
             raise UsageError(f"family must be multinomial or gaussian, got {self.family!r}")
         if not 0 <= self.alpha <= 1:
@@ -110,6 +117,7 @@ class PathPoint:
     weight_std: torch.Tensor = field(repr=False, default=None)  # [k, d] on standardised features
     checks: int = 0  # certificate evaluations
     backoffs: int = 0  # step halvings by the divergence safeguard
+    solver: str = "saga"  # which solver fitted it; epochs are CD sweeps for "cd"
 
     @property
     def capped(self) -> bool:
@@ -281,6 +289,18 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
     if not lmax > 0:  # every column constant (or uncorrelated with y): W = 0 at every λ
         raise UsageError("lambda_max is 0: no feature column varies with the labels (all constant?)")
     lams = inputs.lambda_path(lambdas if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero))
+    if cd.choose(cfg, n, lams, warm=state is not None or init is not None) == "cd":
+        b0 = _intercept_only(target, k, cfg.family, s64)
+
+        Ws, bs, stats = cd.cd_path(Xs, target, sw, k, lams, cfg, b0)
+        points = _cd_points(lams, Ws, bs, stats, mu, sd, Xs, target, sw, cfg, splits)
+        if on_point is not None:
+            for point in points:
+                on_point(point)
+        W, b = Ws[-1], bs[-1]
+        table, b_avg, _ = _exact_table(Xs, W.to(dtype), b.to(dtype), target, cfg.family, s64)
+        st = {"a_table": table, "w_grad_avg": table.T @ Xs / n, "b_grad_avg": b_avg}
+        return PathResult(points, lmax, mu, sd, cfg, st, time.perf_counter() - t_start)
     batch = cfg.batch_size or auto_batch_size(Xs, sw, cfg.family)
     step = _ActiveStep(Xs, sw, cfg, batch)
 
@@ -589,18 +609,12 @@ def _restrict(Xs, W, b, table, b_avg, cols, n, full: bool) -> Tuple[torch.Tensor
 def _make_point(lam, W, b, mu, sd, Xs, target, sw, cfg, cert: Optional[Certificate], epochs, lr, splits, t_solve,
                 stopped_by, checks=0, backoffs=0) -> PathPoint:
     t0 = time.perf_counter()
-    W_raw = (W.double() / sd).to(W.dtype)
-    b_raw = (b.double() - W_raw.double() @ mu).to(W.dtype)
-    metrics: Dict[str, float] = {}
-    train = _Split.__new__(_Split)
-    train.X, train.y = Xs, target
-    for name, split in (("tr", train),) + tuple((("val" if k == "val" else "test"), v) for k, v in splits.items()):
-        if name == "tr" and cert is not None and sw is None:  # the certificate has the train logits
-            loss, acc = cert.data_loss, _accuracy(cert.logits, target, cfg.family)
-        else:
-            loss, acc = split.metrics(W, b, cfg.family)
-        metrics[f"loss_{name}"] = loss
-        metrics[f"acc_{name}"] = acc
+    W_raw, b_raw = _to_raw(W, b, mu, sd)
+    if cert is not None and sw is None:  # the certificate has the train logits
+        metrics = {"loss_tr": cert.data_loss, "acc_tr": _accuracy(cert.logits, target, cfg.family)}
+    else:
+        metrics = _split_metrics({"tr": _train_split(Xs, target)}, W, b, cfg.family)
+    metrics.update(_split_metrics(splits, W, b, cfg.family))
     if cert is not None:
         obj, gap = cert.primal, cert.gap
     else:
@@ -609,3 +623,44 @@ def _make_point(lam, W, b, mu, sd, Xs, target, sw, cfg, cert: Optional[Certifica
                      nnz_per_class=[int(v) for v in (W != 0).sum(1)], metrics=metrics,
                      time_s=t_solve + (time.perf_counter() - t0), stopped_by=stopped_by, weight_std=W.clone(),
                      checks=checks, backoffs=backoffs)
+
+
+def _cd_points(lams, Ws, bs, stats, mu, sd, Xs, target, sw, cfg, splits) -> List[PathPoint]:
+    """Points of a CD path (glm/cd.py): weights [L, k, d] and biases [L, k] on the standardised
+    features (float64), stats [L, 9] of ``enet_cd_path``; all λ's converted at once."""
+    dtype = Xs.dtype
+    W_raw, b_raw = _to_raw(Ws.to(dtype), bs.to(dtype), mu, sd)
+    W_std, b_std = Ws.to(dtype), bs.to(dtype)
+    nnz = (Ws != 0).sum(2).tolist()
+    points = []
+    for t, (lam, row) in enumerate(zip(lams, stats.tolist())):
+        sweeps, checks, converged, primal, dual, gap, loss, acc, seconds = row
+        if sw is None:  # the kernel's certificate has the train loss and accuracy
+            metrics = {"loss_tr": loss, "acc_tr": acc}
+        else:
+            metrics = _split_metrics({"tr": _train_split(Xs, target)}, W_std[t], b_std[t], cfg.family)
+        metrics.update(_split_metrics(splits, W_std[t], b_std[t], cfg.family))
+        points.append(PathPoint(lam=float(lam), weight=W_raw[t], bias=b_raw[t], objective=primal, gap=gap,
+                                epochs=int(sweeps), lr=math.nan, nnz_per_class=nnz[t], metrics=metrics, time_s=seconds,
+                                stopped_by="gap" if converged else "max_epochs", weight_std=W_std[t],
+                                checks=int(checks), solver="cd"))
+    return points
+
+
+def _to_raw(W: torch.Tensor, b: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor):
+    """Weights and bias ([..., k, d], [..., k]) on standardised features → on raw features."""
+    W_raw = (W.double() / sd).to(W.dtype)
+    return W_raw, (b.double() - W_raw.double() @ mu).to(W.dtype)
+
+
+def _train_split(Xs, target) -> _Split:
+    train = _Split.__new__(_Split)
+    train.X, train.y = Xs, target
+    return train
+
+
+def _split_metrics(splits: Dict[str, _Split], W, b, family) -> Dict[str, float]:
+    metrics: Dict[str, float] = {}
+    for name, split in splits.items():
+        metrics[f"loss_{name}"], metrics[f"acc_{name}"] = split.metrics(W, b, family)
+    return metrics
