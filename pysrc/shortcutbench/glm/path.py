@@ -29,6 +29,10 @@ a non-finite value, an objective above it by more than its certified suboptimali
 checks in a row without a smaller gap restore that state and halve the step (for the rest of
 the path, at most 10 times).
 
+Solver (``solver="auto"``): small multinomial problems (n ≤ ``cd.CD_MAX_N``) go to block
+coordinate descent (:mod:`.cd`), with the same certificate, screening and predictor; everything
+below describes the SAGA path. Bad input is refused first (:mod:`.inputs`).
+
 Standardisation (``standardize=True``): once, on the training rows, to mean 0 and variance 1 with
 the 1/n variance (ddof = 0, glmnet's convention; glm-saga's NormalizedRepresentation uses n − 1);
 zero-variance features keep scale 1. λ applies to the standardised coefficients (glmnet's
