@@ -129,9 +129,19 @@ def test_too_long_step_backs_off_instead_of_diverging():
     # the safeguard restores the last trusted state and halves the step, so every λ still certifies
     X, y = _data(n=400, d=30, k=4)
     cfg = PathConfig(alpha=0.99, standardize=False, n_lambdas=10, eps=1e-2, gap_tol=1e-6, step_scale=32.0,
-                     max_epochs=500, batch_size=16)
+                     max_epochs=500, batch_size=16, solver="saga")
     res = fit_path(X.float(), y, cfg)
     for p in res.points:
         assert p.stopped_by == "gap" and p.gap <= 1e-6 * p.objective * 1.001, (p.lam, p.stopped_by, p.gap)
         assert torch.isfinite(p.weight).all()
     assert sum(p.backoffs for p in res.points) >= 1
+
+
+def test_epoch_cap_is_flagged():
+    # one epoch cannot certify 1e-9 at a λ deep in the path; the first λ (W = 0 at λ_max) certifies at once
+    X, y = _data()
+    res = fit_path(X, y, PathConfig(n_lambdas=3, eps=0.01, dtype="float64", gap_tol=1e-9, max_epochs=1))
+    first, last = res.points[0], res.points[-1]
+    assert first.converged and not first.capped and first.gap <= 1e-9 * (first.objective - first.gap)
+    assert last.capped and not last.converged and last.stopped_by == "max_epochs"
+    assert last.gap > 1e-9 * (last.objective - last.gap)  # the flag marks a gap above the target

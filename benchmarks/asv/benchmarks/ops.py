@@ -85,6 +85,31 @@ class SagaEnet(Benchmark):
         state = [torch.zeros(10, 512), torch.zeros(10), torch.zeros(n, 10), torch.zeros(10, 512), torch.zeros(10)]
         self.fn(*self.args, *state, 0.05, 1e-3, 0.99, 64, "multinomial", False, n, -1.0)
 
+class EnetCd(Benchmark):
+    """One CD sweep with its certificate (multinomial, k = 10, d = 64, λ = 0.05·λ_max, α = 0.5),
+    compiled vs reference."""
+
+    param_names = ["backend", "n"]
+    params = (["compiled", "reference"], [500, 1000])  # the reference loops over coordinates in Python
+
+    def setup(self, backend, n):
+        import shortcutbench._ext  # noqa: F401  (loads _C)
+        from shortcutbench.glm import lambda_max
+        from shortcutbench.ops.enet_cd import enet_cd_reference
+
+        g = torch.Generator().manual_seed(0)
+        X = torch.randn(n, 64, generator=g, dtype=torch.float64)
+        y = torch.randint(0, 10, (n,), generator=g)
+        self.args = (X.T.contiguous(), y, torch.empty(0, dtype=torch.float64), torch.arange(64))
+        self.lam = 0.05 * lambda_max(X, y, 10, 0.5, "multinomial")
+        self.fn = torch.ops.shortcutbench.enet_cd if backend == "compiled" else enet_cd_reference
+
+    def time_enet_cd(self, backend, n):
+        W, b = torch.zeros(10, 64, dtype=torch.float64), torch.zeros(10, dtype=torch.float64)
+        eta, G = torch.zeros(10, n, dtype=torch.float64), torch.zeros(64, 10, dtype=torch.float64)
+        self.fn(*self.args, W, b, eta, G, self.lam, 0.5, 1, 1e-8, 0)
+
+
 class LtExtended(Benchmark):
     """One pass over a slice of the L-T extended set (seed 001 §6.2): compiled vs reference."""
 

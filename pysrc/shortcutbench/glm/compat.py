@@ -25,7 +25,8 @@ Documented differences (where glm-saga 0.1.2 is buggy or inconsistent; research 
    is the loader's.
 6. Extra keyword-only arguments: ``stopping`` (e.g. ``("gap",)`` for the duality-gap rule with
    ``gap_tol``, which certifies relative suboptimality), ``seed``. Every entry also carries
-   ``gap`` (the duality-gap certificate), ``epochs`` and ``nnz``.
+   ``gap`` (the duality-gap certificate), ``epochs``, ``nnz`` and ``converged`` (False when the λ
+   stopped at ``nepochs`` before its rule fired).
 7. No ``F.softmax`` dim warning; ``best`` is still the entry with the lowest *penalised* val loss
    and, as in glm-saga, the first entry when there is no ``val_loader`` (a warning says so).
 """
@@ -39,6 +40,8 @@ from typing import Dict, Optional, Sequence
 
 import torch
 
+from ..errors import UsageError
+from . import inputs
 from .objective import MIN_ALPHA, lambda_max, penalty
 from .path import PathConfig, fit_path, lambda_grid
 
@@ -54,7 +57,7 @@ def _collect(loader, preprocess, n_ex: Optional[int], family: str):
             elif len(batch) == 4:
                 X, y, w, idx = batch
             else:
-                raise ValueError(f"Loader must return (data, target, index) or (data, target, index, weight) "
+                raise UsageError(f"Loader must return (data, target, index) or (data, target, index, weight) "
                                  f"but instead got a tuple of length {len(batch)}")
             if preprocess is not None:
                 X = preprocess(X)
@@ -101,12 +104,19 @@ def glm_saga(linear, loader, max_lr, nepochs, alpha, table_device=None, preproce
         n_classes = n_classes or metadata["y"]["num_classes"]
     X, y, w, batch_size = _collect(loader, preprocess, n_ex, family)
     dtype = linear.weight.dtype
-    X = X.to(dtype)
     ncls = linear.weight.shape[0]
+    # the contract of fit_path (glm/inputs.py) before any arithmetic here: one-line UsageErrors
+    X = inputs.features(X).to(dtype)
+    if not 0 <= alpha <= 1:
+        raise UsageError(f"alpha must lie in [0, 1], got {alpha}")
+    if not 0 < epsilon <= 1 or k < 1:
+        raise UsageError(f"need k >= 1 and epsilon in (0, 1], got k={k}, epsilon={epsilon}")
     if family == "multinomial":
-        y = y.long()
+        y, _ = inputs.labels(y, X.shape[0], ncls)
     else:
-        y = y.to(dtype)
+        y = inputs.targets(y, X.shape[0]).to(dtype)
+    w = inputs.sample_weights(w, X.shape[0])
+    w = None if w is None else w.to(dtype)
     if metadata is not None:
         lam_max = (metadata["max_reg"]["group"] if group else metadata["max_reg"]["nongrouped"]) / max(MIN_ALPHA, alpha)
     else:
@@ -143,7 +153,7 @@ def glm_saga(linear, loader, max_lr, nepochs, alpha, table_device=None, preproce
                         "loss_val": m["loss_val"] + pen if val else -1, "acc_val": m["acc_val"] if val else -1,
                         "loss_test": m["loss_test"] + pen if test else -1, "acc_test": m["acc_test"] if test else -1},
             "weight": W.detach().cpu().clone(), "bias": b.detach().cpu().clone(),
-            "gap": p.gap, "epochs": p.epochs, "nnz": p.nnz,
+            "gap": p.gap, "epochs": p.epochs, "nnz": p.nnz, "converged": p.converged,
         }
         path.append(entry)
         loss_val = entry["metrics"]["loss_val"]

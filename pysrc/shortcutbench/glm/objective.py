@@ -92,21 +92,48 @@ def _optimal_bias(zt: torch.Tensor, target: torch.Tensor, b: torch.Tensor, famil
     b = b.clone()
     k = b.numel()
     sy = torch.zeros(k, dtype=torch.float64).index_add_(0, target, s)  # Σ_i s_i y_i
+    # a class without (weighted) examples has its optimal bias at −∞ (p = 0 there); Newton runs
+    # on the present classes only, whose Hessian is then non-singular up to the 1-direction
+    present = sy > 0
+    if not bool(present.all()):
+        b[~present] = -math.inf
+        bp, pp = _optimal_bias(zt[present], target_index(target, present), b[present], family, s, n, iters)
+        b[present] = bp
+        p = torch.zeros(k, zt.shape[1], dtype=torch.float64)
+        p[present] = pp
+        return b, p
     ones = torch.full((k, k), 1.0 / k, dtype=torch.float64)
+    prev = math.inf
     for _ in range(iters):
         p = torch.softmax(zt + b[:, None], dim=0)
         sp = p * s
         col = sp.sum(1)
         g = (col - sy) / n
         gmax = float(g.abs().max())
-        if gmax < 1e-14 or not math.isfinite(gmax):  # converged, or a diverged iterate (the caller rejects it)
+        # converged, at the rounding floor (no more decrease once below 1e-9: Newton converges
+        # quadratically, so a stall there is rounding), or a diverged iterate (the caller rejects it)
+        if gmax < 1e-14 or (gmax < 1e-9 and gmax >= prev) or not math.isfinite(gmax):
             break
+        prev = gmax
         H = (torch.diag(col) - sp @ p.T) / n
         # the softmax is invariant to b + c·1 and g ⟂ 1: adding 11ᵀ/k makes H invertible
-        b = b - torch.linalg.solve(H + ones, g)
+        step, info = torch.linalg.solve_ex(H + ones, g)
+        if int(info) != 0:  # p underflowed on a present class: no certificate here (the caller rejects NaN)
+            b, p = torch.full_like(b, math.nan), torch.full_like(p, math.nan)
+            break
+        # far from the optimum a full Newton step on the log-partition overshoots; steps of at most
+        # 1 in every coordinate (a damped phase, Boyd & Vandenberghe §9.5.3) converge from anywhere
+        b = b - step / max(1.0, float(step.abs().max()))
     else:
         p = torch.softmax(zt + b[:, None], dim=0)
     return b, p
+
+
+def target_index(target: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Labels renumbered onto the classes where ``keep`` is True (rows of other classes: −1)."""
+    new = torch.full((keep.numel(),), -1, dtype=torch.long)
+    new[keep] = torch.arange(int(keep.sum()))
+    return new[target]
 
 
 @dataclass

@@ -29,6 +29,10 @@ a non-finite value, an objective above it by more than its certified suboptimali
 checks in a row without a smaller gap restore that state and halve the step (for the rest of
 the path, at most 10 times).
 
+Solver (``solver="auto"``): small multinomial problems (n ≤ ``cd.CD_MAX_N``) go to block
+coordinate descent (:mod:`.cd`), with the same certificate, screening and predictor; everything
+below describes the SAGA path. Bad input is refused first (:mod:`.inputs`).
+
 Standardisation (``standardize=True``): once, on the training rows, to mean 0 and variance 1 with
 the 1/n variance (ddof = 0, glmnet's convention; glm-saga's NormalizedRepresentation uses n − 1);
 zero-variance features keep scale 1. λ applies to the standardised coefficients (glmnet's
@@ -45,6 +49,8 @@ import torch
 
 from ..errors import UsageError
 from ..ops.saga_enet import residuals, saga_enet
+from . import cd, inputs
+from .cd import SOLVERS
 from .objective import (MIN_ALPHA, Certificate, class_major_logits, data_loss, duality_gap, lambda_max, logits,
                         penalty)
 
@@ -75,8 +81,14 @@ class PathConfig:
     seed: int = 0
     num_threads: Optional[int] = 1  # minibatch GEMMs are small: threads cost more than they give (measured)
     zero_init_state: bool = False  # glm-saga: table and averages start at 0 (biased first epochs)
+    solver: str = "auto"  # "saga", "cd" (block coordinate descent, glm/cd.py) or "auto": chosen from the shape
 
     def __post_init__(self):
+        if self.solver not in SOLVERS:
+            raise UsageError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        self._check()
+
+    def _check(self):
         if self.family not in ("multinomial", "gaussian"):
             raise UsageError(f"family must be multinomial or gaussian, got {self.family!r}")
         if not 0 <= self.alpha <= 1:
@@ -109,6 +121,17 @@ class PathPoint:
     weight_std: torch.Tensor = field(repr=False, default=None)  # [k, d] on standardised features
     checks: int = 0  # certificate evaluations
     backoffs: int = 0  # step halvings by the divergence safeguard
+    solver: str = "saga"  # which solver fitted it; epochs are CD sweeps for "cd"
+
+    @property
+    def capped(self) -> bool:
+        """True when the λ ran into the epoch (iteration) cap before its stopping rule fired: its
+        gap may exceed the target (issue 20: such points are flagged wherever they are shown)."""
+        return self.stopped_by == "max_epochs"
+
+    @property
+    def converged(self) -> bool:
+        return not self.capped
 
     @property
     def nnz(self) -> int:
@@ -201,8 +224,8 @@ def auto_batch_size(X: torch.Tensor, sample_weight: Optional[torch.Tensor], fami
 def _intercept_only(target: torch.Tensor, k: int, family: str, s: torch.Tensor) -> torch.Tensor:
     if family == "multinomial":
         freq = torch.bincount(target, weights=s, minlength=k) / s.sum()
-        b = torch.log(torch.clamp(freq, min=1e-300))
-        return b - b.mean()
+        b = torch.log(torch.clamp(freq, min=1e-300))  # an absent class: ≈ −690, exp underflows to 0
+        return b - b[freq > 0].mean()
     return (s[:, None] * target).sum(0) / s.sum()
 
 
@@ -248,40 +271,40 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
     cfg = config
     dtype = getattr(torch, cfg.dtype)
     t_start = time.perf_counter()
-    X = torch.as_tensor(X)
-    if X.dim() != 2 or X.shape[0] == 0:
-        raise UsageError(f"X must be a non-empty [n, d] matrix, got shape {tuple(X.shape)}")
-    if not torch.isfinite(X).all():
-        raise UsageError("X contains NaN or Inf")
+    X = inputs.features(X)
     n, d = X.shape
-    y = torch.as_tensor(y)
     if cfg.family == "multinomial":
-        target = y.long()
-        if target.shape != (n,):
-            raise UsageError(f"multinomial y must be labels of shape [{n}], got {tuple(y.shape)}")
-        k = int(n_classes or int(target.max()) + 1)
-        if int(target.min()) < 0:
-            raise UsageError("labels must be >= 0")
+        target, k = inputs.labels(y, n, n_classes)
     else:
-        if y.dim() == 1:
-            y = y[:, None]
-        if y.shape[0] != n:
-            raise UsageError(f"gaussian y must have {n} rows, got shape {tuple(y.shape)}")
-        target = y.to(dtype)
-        k = y.shape[1]
-    sw = None
-    if sample_weight is not None:
-        sw = torch.as_tensor(sample_weight).to(dtype)
-        if sw.shape != (n,) or bool((sw < 0).any()):
-            raise UsageError(f"sample_weight must be non-negative of shape [{n}], got {tuple(sw.shape)}")
+        target = inputs.targets(y, n).to(dtype)
+        k = target.shape[1]
+    sw = inputs.sample_weights(sample_weight, n)
+    sw = None if sw is None else sw.to(dtype)
+    val, test = (None if pair is None else inputs.split(pair, d, cfg.family, k, name)
+                 for pair, name in ((val, "val"), (test, "test")))
     s64 = torch.ones(n, dtype=torch.float64) if sw is None else sw.double()
 
     mu, sd = standardizer(X, cfg.standardize)
     Xs = ((X.double() - mu) / sd).to(dtype).contiguous()
     splits = {name: _Split(*pair, mu, sd, dtype) for name, pair in (("val", val), ("test", test)) if pair is not None}
 
-    lmax = lambda_max(Xs, target, k, cfg.alpha, cfg.family, cfg.group, sw) if lam_max is None else float(lam_max)
-    lams = list(lambdas) if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero)
+    lmax = lambda_max(Xs, target, k, cfg.alpha, cfg.family, cfg.group, sw) if lam_max is None \
+        else inputs.lambda_scale(lam_max)
+    if not lmax > 0:  # every column constant (or uncorrelated with y): W = 0 at every λ
+        raise UsageError("lambda_max is 0: no feature column varies with the labels (all constant?)")
+    lams = inputs.lambda_path(lambdas if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero))
+    if cd.choose(cfg, n, lams, warm=state is not None or init is not None) == "cd":
+        b0 = _intercept_only(target, k, cfg.family, s64)
+
+        Ws, bs, stats = cd.cd_path(Xs, target, sw, k, lams, cfg, b0)
+        points = _cd_points(lams, Ws, bs, stats, mu, sd, Xs, target, sw, cfg, splits)
+        if on_point is not None:
+            for point in points:
+                on_point(point)
+        W, b = Ws[-1], bs[-1]
+        table, b_avg, _ = _exact_table(Xs, W.to(dtype), b.to(dtype), target, cfg.family, s64)
+        st = {"a_table": table, "w_grad_avg": table.T @ Xs / n, "b_grad_avg": b_avg}
+        return PathResult(points, lmax, mu, sd, cfg, st, time.perf_counter() - t_start)
     batch = cfg.batch_size or auto_batch_size(Xs, sw, cfg.family)
     step = _ActiveStep(Xs, sw, cfg, batch)
 
@@ -407,6 +430,8 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
             elif not math.isfinite(cert.gap):  # nothing certified at this λ: back to its warm start
                 st.restore(good.state)
                 cert = certify()
+            if use_gap and stopped_by == "max_epochs" and cert.gap <= cfg.gap_tol * max(cert.dual, 1e-300):
+                stopped_by = "gap"  # the cap's last epoch reached the target: certified, not capped
         _scatter(W, st.W, cols, active)
         b, table, b_avg = st.b, st.table, st.gb
         sched.end_lambda(epochs)
@@ -588,18 +613,12 @@ def _restrict(Xs, W, b, table, b_avg, cols, n, full: bool) -> Tuple[torch.Tensor
 def _make_point(lam, W, b, mu, sd, Xs, target, sw, cfg, cert: Optional[Certificate], epochs, lr, splits, t_solve,
                 stopped_by, checks=0, backoffs=0) -> PathPoint:
     t0 = time.perf_counter()
-    W_raw = (W.double() / sd).to(W.dtype)
-    b_raw = (b.double() - W_raw.double() @ mu).to(W.dtype)
-    metrics: Dict[str, float] = {}
-    train = _Split.__new__(_Split)
-    train.X, train.y = Xs, target
-    for name, split in (("tr", train),) + tuple((("val" if k == "val" else "test"), v) for k, v in splits.items()):
-        if name == "tr" and cert is not None and sw is None:  # the certificate has the train logits
-            loss, acc = cert.data_loss, _accuracy(cert.logits, target, cfg.family)
-        else:
-            loss, acc = split.metrics(W, b, cfg.family)
-        metrics[f"loss_{name}"] = loss
-        metrics[f"acc_{name}"] = acc
+    W_raw, b_raw = _to_raw(W, b, mu, sd)
+    if cert is not None and sw is None:  # the certificate has the train logits
+        metrics = {"loss_tr": cert.data_loss, "acc_tr": _accuracy(cert.logits, target, cfg.family)}
+    else:
+        metrics = _split_metrics({"tr": _train_split(Xs, target)}, W, b, cfg.family)
+    metrics.update(_split_metrics(splits, W, b, cfg.family))
     if cert is not None:
         obj, gap = cert.primal, cert.gap
     else:
@@ -608,3 +627,44 @@ def _make_point(lam, W, b, mu, sd, Xs, target, sw, cfg, cert: Optional[Certifica
                      nnz_per_class=[int(v) for v in (W != 0).sum(1)], metrics=metrics,
                      time_s=t_solve + (time.perf_counter() - t0), stopped_by=stopped_by, weight_std=W.clone(),
                      checks=checks, backoffs=backoffs)
+
+
+def _cd_points(lams, Ws, bs, stats, mu, sd, Xs, target, sw, cfg, splits) -> List[PathPoint]:
+    """Points of a CD path (glm/cd.py): weights [L, k, d] and biases [L, k] on the standardised
+    features (float64), stats [L, 9] of ``enet_cd_path``; all λ's converted at once."""
+    dtype = Xs.dtype
+    W_raw, b_raw = _to_raw(Ws.to(dtype), bs.to(dtype), mu, sd)
+    W_std, b_std = Ws.to(dtype), bs.to(dtype)
+    nnz = (Ws != 0).sum(2).tolist()
+    points = []
+    for t, (lam, row) in enumerate(zip(lams, stats.tolist())):
+        sweeps, checks, converged, primal, dual, gap, loss, acc, seconds = row
+        if sw is None:  # the kernel's certificate has the train loss and accuracy
+            metrics = {"loss_tr": loss, "acc_tr": acc}
+        else:
+            metrics = _split_metrics({"tr": _train_split(Xs, target)}, W_std[t], b_std[t], cfg.family)
+        metrics.update(_split_metrics(splits, W_std[t], b_std[t], cfg.family))
+        points.append(PathPoint(lam=float(lam), weight=W_raw[t], bias=b_raw[t], objective=primal, gap=gap,
+                                epochs=int(sweeps), lr=math.nan, nnz_per_class=nnz[t], metrics=metrics, time_s=seconds,
+                                stopped_by="gap" if converged else "max_epochs", weight_std=W_std[t],
+                                checks=int(checks), solver="cd"))
+    return points
+
+
+def _to_raw(W: torch.Tensor, b: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor):
+    """Weights and bias ([..., k, d], [..., k]) on standardised features → on raw features."""
+    W_raw = (W.double() / sd).to(W.dtype)
+    return W_raw, (b.double() - W_raw.double() @ mu).to(W.dtype)
+
+
+def _train_split(Xs, target) -> _Split:
+    train = _Split.__new__(_Split)
+    train.X, train.y = Xs, target
+    return train
+
+
+def _split_metrics(splits: Dict[str, _Split], W, b, family) -> Dict[str, float]:
+    metrics: Dict[str, float] = {}
+    for name, split in splits.items():
+        metrics[f"loss_{name}"], metrics[f"acc_{name}"] = split.metrics(W, b, family)
+    return metrics

@@ -10,6 +10,7 @@ split (where colour and digit are independent): η²_colour > η²_digit → col
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -50,6 +51,23 @@ PROTOCOLS: Dict[str, SparseProtocol] = {
 def _selected_gap(metrics) -> float:
     p = metrics["path"][metrics["selected_index"]]
     return p["gap"] / p["objective"]
+
+
+def _capped(point: dict, path_cfg: dict) -> bool:
+    """Did this λ stop at the epoch cap before its certificate? Records from before the flag
+    (``capped`` absent) are judged the same way from what they carry: the cap's epoch count and a
+    gap above the target (gap ≤ gap_tol·D with D = objective − gap is the gap rule's stop)."""
+    if "capped" in point:
+        return bool(point["capped"])
+    dual = point["objective"] - point["gap"]
+    return point["epochs"] >= path_cfg.get("max_epochs", math.inf) and not point["gap"] <= path_cfg.get("gap_tol", 0) * dual
+
+
+def _cap_cells(metrics: List[dict], path_cfg: dict) -> Tuple[str, str]:
+    """(λ's at the cap: most over seeds, of the path's; ' (capped)' when a selected layer is one)."""
+    worst = max(sum(_capped(p, path_cfg) for p in m["path"]) for m in metrics)
+    sel = any(_capped(m["path"][m["selected_index"]], path_cfg) for m in metrics)
+    return f"{worst} / {len(metrics[0]['path'])}", " (capped)" if sel else ""
 
 
 @torch.no_grad()
@@ -101,7 +119,8 @@ class SparseTrack(Track):
             "entry_order": entry_order(pts).tolist(),
             "path": [{"lam": p.lam, "nnz": p.nnz, "features_used": p.features_used, "acc_val": p.metrics["acc_val"],
                       "acc_tr": p.metrics["acc_tr"], "objective": p.objective, "gap": p.gap, "epochs": p.epochs,
-                      "time_s": p.time_s} for p in pts],
+                      "time_s": p.time_s, "capped": p.capped} for p in pts],
+            "capped_lambdas": sum(p.capped for p in pts),
             "coef_path_plot_class": [p.weight[protocol.plot_class].tolist() for p in pts],
         })
         return out
@@ -130,10 +149,13 @@ class SparseTrack(Track):
         cols = ["model", "profile", "seeds", "dense easy", "dense hard", "sparse easy", "sparse hard",
                 "features/class", "features used", f"top-{topk} dense easy", f"top-{topk} sparse easy",
                 f"top-{topk} dense hard", f"top-{topk} sparse hard", "colour-selective chosen",
-                "colour weight share", "colour-selective all", "path time (s)", "rel. gap at selected", "max rel. gap"]
+                "colour weight share", "colour-selective all", "path time (s)", "rel. gap at selected", "max rel. gap",
+                "λ's at epoch cap"]
         rows, figures = [], []
+        path_cfg = records[0].config["protocol"]["path"] if records else {}
         for model_id, recs in sorted(by_model.items()):
             m = [r.metrics for r in recs]
+            capped, sel_capped = _cap_cells(m, path_cfg)
 
             def cell(key: str) -> str:
                 return fmt_pct(*mean_se([x[key] for x in m]))
@@ -148,7 +170,8 @@ class SparseTrack(Track):
                          cell(f"sparse_top{topk}_easy_acc"), cell(f"dense_top{topk}_hard_acc"),
                          cell(f"sparse_top{topk}_hard_acc"), cell("chosen_colour_share"),
                          cell("chosen_colour_weight_share"), cell("all_colour_share"), num("path_time_s"),
-                         f"{max(_selected_gap(x) for x in m):.1e}", f"{max(x['max_rel_gap'] for x in m):.1e}"])
+                         f"{max(_selected_gap(x) for x in m):.1e}{sel_capped}", f"{max(x['max_rel_gap'] for x in m):.1e}",
+                         capped])
             figures += self._figures(model_id, recs, fig_dir)
         proto = records[0].config["protocol"] if records else {}
         path = proto.get("path", {})
@@ -160,7 +183,9 @@ class SparseTrack(Track):
             f"skewed train split, standardised (ddof 0); each λ stops when the duality gap certifies relative "
             f"suboptimality ≤ {path.get('gap_tol')} (or after {path.get('max_epochs')} epochs). 'rel. gap at selected': certified gap/objective of "
             f"the selected layer (max over seeds), an upper bound on its relative suboptimality; 'max rel. gap': the "
-            f"largest over all λ's of the path.",
+            f"largest over all λ's of the path. 'λ's at epoch cap': λ's of the path (most over seeds) that stopped at "
+            f"the {path.get('max_epochs')}-epoch cap before their certificate reached the target, whose gap may exceed it; "
+            f"'(capped)' marks a selected layer that is one of them.",
             f"**Selection rule** (seed 002 §3.1, App. D.1.1): the sparse layer is the point of the path with the fewest "
             f"non-zero weights among those whose accuracy on the skewed val split is at most "
             f"{100 * proto.get('tolerance', 0.05):.0f} points below the best val accuracy on the path. "
