@@ -66,9 +66,9 @@ def test_time_limit_stops_a_track_and_stores_nothing(tmp_path, capsys, monkeypat
     sub = write_submission(tmp_path / "sub", tracks='["dummy_b"]')
     for k, v in _env(DUMMY_SLEEP_ON="dummy_b").items():
         monkeypatch.setenv(k, v)
-    code = main(["submit", str(sub), "--profile", "quick", "--out", str(tmp_path / "lb"), "--time-limit", "3"])
+    code = main(["submit", str(sub), "--profile", "quick", "--out", str(tmp_path / "lb"), "--time-limit", "8"])
     out, err = capsys.readouterr()
-    assert code == 1 and "dummy_b: stopped after the time limit of 3 s; nothing stored" in out
+    assert code == 1 and "dummy_b: stopped after the time limit of 8 s; nothing stored" in out
     assert "1 track(s) failed: dummy_b" in err
     assert _lines(tmp_path / "lb", "dummy_b") == []
 

@@ -34,7 +34,7 @@ def _wait(fd: int, deadline: float, write: bool) -> None:
     left = deadline - time.monotonic()
     if left <= 0:
         raise Timeout("deadline passed")
-    r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], left)
+    r, w, _ = select.select([] if write else [fd], [fd] if write else [], [], None if left == float("inf") else left)
     if not (r or w):
         raise Timeout("deadline passed")
 

@@ -93,15 +93,15 @@ def load_program(path: Path) -> nn.Module:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ProgramError(f"not a safetensors file ({exc})") from None
+        raise ProgramError(f"is not a safetensors file ({exc})") from None
     if meta.get("format") != FORMAT or "program" not in meta:
-        raise ProgramError(f"safetensors metadata lacks format = {FORMAT!r} and a program")
+        raise ProgramError(f"has no {FORMAT!r} program in its safetensors metadata")
     try:
         doc = json.loads(meta["program"])
     except ValueError as exc:
-        raise ProgramError(f"program is not JSON ({exc})") from None
+        raise ProgramError(f"holds no JSON program ({exc})") from None
     if not isinstance(doc, dict) or doc.get("graph_module", {}).get("graph", {}).get("custom_obj_values"):
-        raise ProgramError("program holds custom objects")
+        raise ProgramError("holds custom objects")
     _check_json(doc)
     if not set(doc.get("verifiers") or []) <= {"", "ATEN", "TRAINING"}:
         raise ProgramError(f"unknown verifiers {doc.get('verifiers')}")
@@ -124,19 +124,31 @@ def load_program(path: Path) -> nn.Module:
             raise ProgramError(f"node {node.name} calls {node.target}, not an aten operator")
         if node.op in ("call_module", "call_method"):
             raise ProgramError(f"node {node.name} is a {node.op}")
-    return module
+    return ExportedGraph(module)
 
 
-def load_registry_model(arch: str, kwargs: Dict[str, Any], weights: Path) -> nn.Module:
-    """An architecture from the model registry with safetensors weights (no pickle, no code)."""
+class ExportedGraph(nn.Module):
+    """The graph as a module that tracks may put in eval mode: it was exported in eval mode and
+    has no train mode to switch to (torch's module refuses ``eval()``)."""
+
+    def __init__(self, graph: nn.Module):
+        super().__init__()
+        self.graph = graph
+
+    def train(self, mode: bool = True) -> "ExportedGraph":
+        self.training = mode
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.graph(x)
+
+
+def read_safetensors(path: Path) -> Dict[str, torch.Tensor]:
+    """A state_dict from a safetensors file (no pickle)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from ..models import create_model
-
-    model = create_model(arch, **kwargs)
     try:
-        state = load_file(str(weights))
+        return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise ProgramError(f"weights are not a safetensors file ({exc})") from None
-    return model, state
+        raise ProgramError(f"is not a safetensors file ({exc})") from None

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn as nn
@@ -71,7 +71,6 @@ class ModelClient:
             self.close()
             msg = str(header["error"]).replace(repr(str(sub.root.resolve())), repr(str(sub.root)))
             raise UsageError(msg if msg.startswith("submission ") else f"submission {str(sub.root)!r}: {msg}")
-        self.digest_at_load = header.get("digest")
 
     # ------------------------------------------------------------ stages and failure
     @contextlib.contextmanager
@@ -85,6 +84,8 @@ class ModelClient:
             raise SandboxError(f"submission {str(self.sub.root)!r}: stage {name!r} exceeded the time limit of "
                                f"{self.limits.time_s:g} s; the sandboxed process and its {len(self.killed) - 1} "
                                f"descendant(s) were killed") from None
+        except ModelCallError as exc:  # e.g. its backward failed inside an attack: the stage stops
+            raise UsageError(f"submission {str(self.sub.root)!r}: the model failed in stage {name!r}: {exc}") from None
         except ipc.ChannelError as exc:
             self.close()
             code = self.proc.returncode
@@ -145,8 +146,11 @@ class ModelClient:
                                  f"expected {list(x.shape)}")
         return out[0].to(dtype=x.dtype)
 
-    def digest(self) -> str:
-        return str(self._call({"op": "digest"})[0]["digest"])
+    def digest(self) -> Dict[str, str]:
+        digest = self._call({"op": "digest"})[0]["digest"]
+        if not isinstance(digest, dict):
+            raise ipc.ChannelError("digest reply is not a table")
+        return {str(k): str(v) for k, v in digest.items()}
 
     def export(self) -> Path:
         """Ask the process to export its model; returns the file (in our scratch dir, read here)."""
@@ -181,5 +185,5 @@ class RemoteModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _RemoteCall.apply(x, self.client)
 
-    def weights_digest(self) -> Optional[str]:
+    def weights_digest(self) -> Dict[str, str]:
         return self.client.digest()
