@@ -6,22 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import dummy_tracks  # noqa: F401
-from helpers import write_submission
+from helpers import cli_env as _env, write_submission
 from shortcutbench.cli import main
 
-HERE = Path(__file__).parent
-PYSRC = HERE.parents[1] / "pysrc"
 TABLES = ("dummy_a.md", "dummy_b.md", "overall.md", "overall.csv")
-
-
-def _env(**extra):
-    env = {**os.environ, "SHORTCUTBENCH_TRACK_PLUGINS": "dummy_tracks",
-           "PYTHONPATH": os.pathsep.join([str(PYSRC), str(HERE)]), "SHORTCUTBENCH_PROGRESS": "0"}
-    env.pop("DUMMY_SLEEP_ON", None)
-    return {**env, **extra}
 
 
 def _submit_cmd(sub, out):

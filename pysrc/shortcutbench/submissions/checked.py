@@ -7,6 +7,7 @@ import torch.nn as nn
 
 from ..errors import UsageError
 from .format import NUM_CLASSES
+from .ipc import ChannelError
 
 
 class OutputError(UsageError):
@@ -27,7 +28,7 @@ class CheckedModel(nn.Module):
         batch = f"{self.where}: model call {self.calls} (batch of {x.shape[0]}, input {list(x.shape)})"
         try:
             y = self.inner(x)
-        except OutputError:
+        except (UsageError, ChannelError):  # a stage's time limit or a dead sandbox: reported by the stage
             raise
         except Exception as exc:  # the model's own error (here or in the sandbox): one line
             text = str(exc).strip().splitlines()

@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from ..errors import UsageError
 from .format import INPUT_SHAPE, KINDS, NUM_CLASSES, Submission, load_verified, read_submission
+from .ipc import ChannelError
 from .program import ProgramError, load_program
 from .sandbox import Limits
 
@@ -61,7 +62,7 @@ def check_model(sub: Submission, model: nn.Module) -> None:
         try:
             y1 = model(x.clone())
             y2 = model(x.clone())
-        except UsageError:
+        except (UsageError, ChannelError):  # a stage's time limit or a dead sandbox: its own line
             raise
         except Exception as exc:  # a sandboxed model's error arrives as "Type: message" already
             first = str(exc).strip().splitlines()
