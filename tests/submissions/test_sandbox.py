@@ -48,17 +48,18 @@ base.Track.evaluate = _forged
 """
 
 
-@pytest.mark.parametrize("export", [True, False], ids=["exported", "code"])
-def test_score_patching_model_cannot_change_the_stored_score(tmp_path, export):
-    flags = [] if export else ["--no-export"]
-    honest = _submit(write_submission(tmp_path / "honest"), tmp_path / "a", *flags)
-    forged = _submit(write_submission(tmp_path / "forger", code=FORGER, weights_from=LINEAR), tmp_path / "b", *flags)
-    assert honest.returncode == 0 and forged.returncode == 0, forged.stderr
-    kind = "verified: exported from code" if export else "code"
-    assert f"kind: {kind}" in forged.stdout
-    (h,), (f,) = _stored(tmp_path / "a"), _stored(tmp_path / "b")
-    assert f["metrics"]["mean_max_prob"] == h["metrics"]["mean_max_prob"] != 0.999
-    assert f["metrics"]["argmax"] == h["metrics"]["argmax"] and f["config"]["submission"]["kind"] == kind
+def test_score_patching_model_cannot_change_the_stored_score(tmp_path):
+    honest = _submit(write_submission(tmp_path / "honest"), tmp_path / "honest-lb", "--no-export")
+    assert honest.returncode == 0, honest.stderr
+    (h,) = _stored(tmp_path / "honest-lb")
+    forger = write_submission(tmp_path / "forger", code=FORGER, weights_from=LINEAR)
+    for flags, kind in [(["--no-export"], "code"), ([], "verified: exported from code")]:
+        res = _submit(forger, tmp_path / kind, *flags)
+        assert res.returncode == 0 and f"kind: {kind}" in res.stdout, res.stderr
+        (f,) = _stored(tmp_path / kind)
+        assert f["config"]["submission"]["kind"] == kind and f["metrics"]["argmax"] == h["metrics"]["argmax"]
+        assert f["metrics"]["mean_max_prob"] == pytest.approx(h["metrics"]["mean_max_prob"], rel=1e-6)
+        assert f["metrics"]["mean_max_prob"] < 0.5  # the forged value is 0.999
 
 
 @pytest.mark.parametrize("bad", ["nan", "shape"])
