@@ -201,3 +201,12 @@ def test_without_namespaces_the_level_is_reported(tmp_path):
     res = subprocess.run([sys.executable, "-m", "shortcutbench", "doctor"], capture_output=True, text=True,
                          env=cli_env(SHORTCUTBENCH_SANDBOX="process"), timeout=120)
     assert res.returncode == 0 and "submission sandbox: process (SHORTCUTBENCH_SANDBOX=process" in res.stdout
+
+
+def test_enter_refuses_the_starters_mount_namespace(tmp_path):
+    from shortcutbench.submissions.sandbox import enter, mount_namespace
+
+    before = open("/proc/self/mountinfo").read()
+    with pytest.raises(OSError, match="refusing to remount"):
+        enter(tmp_path, mount_namespace())  # run outside unshare it would make the real / read-only
+    assert open("/proc/self/mountinfo").read() == before

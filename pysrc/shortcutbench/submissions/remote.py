@@ -53,7 +53,7 @@ class ModelClient:
         argv = [sys.executable, "-m", SERVER, str(sub.root.resolve()), "--scratch", str(self.scratch),
                 "--fd-in", str(req_r), "--fd-out", str(rep_w), "--memory", str(limits.memory_bytes),
                 "--processes", str(limits.extra_processes), "--file-bytes", str(limits.file_bytes)]
-        argv += ["--namespaces"] if iso.namespaces else []
+        argv += ["--namespaces", sandbox.mount_namespace()] if iso.namespaces else []
         src = str(Path(__file__).parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
         try:

@@ -75,9 +75,10 @@ def isolation() -> Isolation:
     reason = "unshare(1) not found"
     if prefix:
         scratch = tempfile.mkdtemp(prefix="sb-probe-")
-        probe = [*prefix, sys.executable, "-m", "shortcutbench.submissions.sandbox", "--probe", scratch]
+        # this file as a script: stdlib only, no torch import (a probe per command stays cheap)
+        probe = [*prefix, sys.executable, "-I", str(Path(__file__).resolve()), "--probe", scratch, mount_namespace()]
         try:
-            res = subprocess.run(probe, capture_output=True, text=True, timeout=30, env=_probe_env())
+            res = subprocess.run(probe, capture_output=True, text=True, timeout=30)
             if res.returncode == 0 and res.stdout.strip() == "confined":
                 who = "root, capabilities dropped" if os.geteuid() == 0 else "user namespace"
                 return Isolation("namespaces", f"unshare: own PID/network/mount namespaces, read-only filesystem "
@@ -89,11 +90,6 @@ def isolation() -> Isolation:
             shutil.rmtree(scratch, ignore_errors=True)
     return Isolation("process", f"namespaces unavailable ({reason}); own session, rlimits, subreaper kill; "
                                 "files and network are the user's")
-
-
-def _probe_env() -> Dict[str, str]:
-    src = str(Path(__file__).parents[2])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
 
 
 def command(argv: Sequence[str]) -> List[str]:
@@ -252,9 +248,16 @@ def _mount_points() -> List[str]:
     return points
 
 
-def enter(scratch: Path) -> None:
+def mount_namespace() -> str:
+    return os.readlink("/proc/self/ns/mnt")
+
+
+def enter(scratch: Path, outer_ns: str) -> None:
     """Inside fresh namespaces (as their root): read-only everything but ``scratch``, a minimal /dev,
-    then drop every capability so nothing can undo it. Raises OSError when not possible."""
+    then drop every capability so nothing can undo it. Raises OSError when not possible.
+    ``outer_ns`` is the starter's mount namespace: never remount the real one."""
+    if mount_namespace() == outer_ns:
+        raise OSError(1, "still in the starter's mount namespace: refusing to remount its filesystems")
     libc = _libc()
     scratch = scratch.resolve()
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
@@ -304,11 +307,11 @@ def _drop_capabilities(libc) -> None:
         raise OSError(ctypes.get_errno(), "cannot set no_new_privs")
 
 
-def _probe(scratch: Path) -> int:
-    """``python -m shortcutbench.submissions.sandbox --probe SCRATCH`` under unshare: enter, then
+def _probe(scratch: Path, outer_ns: str) -> int:
+    """``python -I sandbox.py --probe SCRATCH OUTER_NS`` under unshare: enter, then
     prove that a write inside the scratch dir succeeds and one next to it fails."""
     try:
-        enter(scratch)
+        enter(scratch, outer_ns)
         (scratch / "ok").write_text("ok")
     except OSError as exc:
         print(f"cannot enter the sandbox: {exc}", file=sys.stderr)
@@ -322,5 +325,5 @@ def _probe(scratch: Path) -> int:
     return 1
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--probe":
-    sys.exit(_probe(Path(sys.argv[2])))
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--probe":
+    sys.exit(_probe(Path(sys.argv[2]), sys.argv[3]))

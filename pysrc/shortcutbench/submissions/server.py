@@ -21,7 +21,8 @@ def _args(argv):
     p.add_argument("--scratch", required=True)
     p.add_argument("--fd-in", type=int, required=True)
     p.add_argument("--fd-out", type=int, required=True)
-    p.add_argument("--namespaces", action="store_true", help="enter the namespace sandbox first")
+    p.add_argument("--namespaces", default=None, metavar="OUTER_MNT_NS",
+                   help="enter the namespace sandbox first (the starter's mount namespace, never remounted)")
     p.add_argument("--memory", type=int, required=True)
     p.add_argument("--processes", type=int, required=True)
     p.add_argument("--file-bytes", type=int, required=True)
@@ -34,7 +35,7 @@ def _confine(args) -> None:
 
     scratch = Path(args.scratch)
     if args.namespaces:
-        enter(scratch)
+        enter(scratch, args.namespaces)
     apply_rlimits(Limits(memory_bytes=args.memory, extra_processes=args.processes, file_bytes=args.file_bytes))
     os.chdir(scratch)
     os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
