@@ -164,8 +164,7 @@ def kill_tree(proc: subprocess.Popen, since_ticks: Optional[int], grace_s: float
             pass
     signalled: List[int] = []
     for _ in range(50):  # a process may fork between listing and killing: repeat until none remain
-        alive = [p for p in descendants(proc.pid, since_ticks) if p not in signalled or _stat(p)]
-        alive = [p for p in alive if _stat(p) is not None and not _zombie(p)]
+        alive = [p for p in descendants(proc.pid, since_ticks) if not _zombie(p)]
         if not alive:
             break
         for pid in alive:
