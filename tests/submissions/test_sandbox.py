@@ -210,3 +210,26 @@ def test_enter_refuses_the_starters_mount_namespace(tmp_path):
     with pytest.raises(OSError, match="refusing to remount"):
         enter(tmp_path, mount_namespace())  # run outside unshare it would make the real / read-only
     assert open("/proc/self/mountinfo").read() == before
+
+
+def test_remote_model_gives_the_codes_logits_and_input_gradients(tmp_path):
+    import torch
+
+    from shortcutbench.submissions import read_submission
+    from shortcutbench.submissions.remote import ModelClient, RemoteModel
+    from shortcutbench.submissions.sandbox import Limits
+
+    ns = {}
+    exec(LINEAR, ns)
+    local = ns["build"]().eval()
+    x = torch.rand(5, 3, 28, 28)
+    with ModelClient(read_submission(write_submission(tmp_path / "s")), Limits(time_s=60)) as client:
+        remote = RemoteModel(client)
+        with client.stage("test"):
+            torch.testing.assert_close(remote(x), local(x))
+            for k in (3, 7):  # several gradients of one output (NSPGD's Jacobian rows): one graph, reused
+                xr, xl = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+                (gr,) = torch.autograd.grad(remote(xr)[:, k].sum(), xr)
+                (gl,) = torch.autograd.grad(local(xl)[:, k].sum(), xl)
+                torch.testing.assert_close(gr, gl)
+    assert client.proc.returncode is not None  # closed with the context

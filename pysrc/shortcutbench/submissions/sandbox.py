@@ -131,15 +131,17 @@ def _all_parents() -> Dict[int, tuple]:
     return out
 
 
-def descendants(root: int, since_ticks: Optional[int] = None) -> List[int]:
-    """Every live descendant of ``root``, plus (with ``since_ticks``) our own children started since
-    then other than ``root``: the orphans a subreaper inherits from a detached grandchild."""
+def descendants(root: Optional[int], since_ticks: Optional[int] = None) -> List[int]:
+    """``root`` and every live descendant, plus (with ``since_ticks``) our own children started since
+    then: the orphans a subreaper inherits from a detached grandchild. ``root`` None: a reaped
+    process, whose pid may already belong to someone else."""
     table = _all_parents()
     kids: Dict[int, List[int]] = {}
     for pid, (ppid, _) in table.items():
         kids.setdefault(ppid, []).append(pid)
-    seeds = [root] + ([p for p in kids.get(os.getpid(), []) if p != root and table[p][1] >= since_ticks]
-                      if since_ticks is not None else [])
+    seeds = ([root] if root is not None else []) + (
+        [p for p in kids.get(os.getpid(), []) if p != root and table[p][1] >= since_ticks]
+        if since_ticks is not None else [])
     found, stack = [], list(seeds)
     while stack:
         pid = stack.pop()
@@ -164,7 +166,8 @@ def kill_tree(proc: subprocess.Popen, since_ticks: Optional[int], grace_s: float
             pass
     signalled: List[int] = []
     for _ in range(50):  # a process may fork between listing and killing: repeat until none remain
-        alive = [p for p in descendants(proc.pid, since_ticks) if not _zombie(p)]
+        root = proc.pid if proc.returncode is None else None  # unreaped: the pid is still its own
+        alive = [p for p in descendants(root, since_ticks) if not _zombie(p)]
         if not alive:
             break
         for pid in alive:
