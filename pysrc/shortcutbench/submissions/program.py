@@ -4,11 +4,11 @@ running any submitted Python.
 ``torch.export.load`` unpickles (``weights_only=False``) and would run code, so exported programs
 use our own file: one safetensors file whose tensors are the program's weights and constants and
 whose metadata holds torch's JSON serialisation of the graph. Before torch deserialises the JSON
-we keep only what cannot run code: every node's target must be an ``aten`` operator (or
-``operator.getitem``), symbolic sizes must be plain sympy arithmetic on size symbols (torch parses
-them with ``sympify``, an ``eval``), and node metadata and guard code (both resolved or compiled
-by torch) are dropped. The result is a pure function of its input: no Python state to carry
-between calls.
+we keep only what cannot run code: every node's target must be an ``aten`` operator or a pure
+arithmetic/comparison function of ``operator``, symbolic sizes must be plain sympy arithmetic on
+size symbols (torch parses them with ``sympify``, an ``eval``), and node metadata and guard code
+(both resolved or compiled by torch) are dropped. The result is a pure function of its input:
+no Python state to carry between calls.
 """
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ import torch.nn as nn
 FORMAT = "shortcutbench.export.v1"
 MAX_BATCH = 1 << 16
 _TARGET = re.compile(r"^torch\.ops\.aten\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+# pure Python operators torch.export emits for size arithmetic (x.view(x.shape[0], -1)) and tuple outputs
+_OPERATORS = {f"_operator.{name}": getattr(operator, name) for name in
+              ("getitem", "add", "sub", "mul", "floordiv", "truediv", "mod", "neg", "pow", "eq", "ne", "lt", "le",
+               "gt", "ge")}
 _SYMPY_TOKENS = re.compile(r"Symbol\('[a-z]\d+', (?:positive=True, )?integer=True\)|"
                            r"\b(?:Integer|Mul|Add|Pow|Max|Min|FloorDiv|Mod|PythonMod|CeilToInt|FloorToInt)\(")
 _SYMPY_REST = re.compile(r"^[0-9\s(),\-]*$")
@@ -61,7 +65,7 @@ def _check_json(obj: Any, path: str = "") -> None:
             where = f"{path}.{key}"
             if key in _FORBIDDEN_KEYS:
                 raise ProgramError(f"{where}: {key} (subgraphs, custom objects, operator arguments) is not allowed")
-            if key == "target" and isinstance(value, str) and not (_TARGET.match(value) or value == "_operator.getitem"):
+            if key == "target" and isinstance(value, str) and not (_TARGET.match(value) or value in _OPERATORS):
                 raise ProgramError(f"{where}: operator {value[:80]!r} is not an aten operator")
             if key == "expr_str" and not _SYMPY_REST.match(_SYMPY_TOKENS.sub("", str(value))):
                 raise ProgramError(f"{where}: symbolic size {str(value)[:80]!r} is not plain arithmetic")
@@ -118,7 +122,7 @@ def load_program(path: Path) -> nn.Module:
         text = str(exc).strip().splitlines()
         raise ProgramError(f"cannot rebuild the graph: {type(exc).__name__}: {text[0] if text else ''}") from None
     for node in module.graph.nodes:
-        if node.op == "call_function" and not (node.target is operator.getitem or
+        if node.op == "call_function" and not (node.target in _OPERATORS.values() or
                                                (isinstance(node.target, torch._ops.OpOverload)
                                                 and node.target.namespace == "aten")):
             raise ProgramError(f"node {node.name} calls {node.target}, not an aten operator")
