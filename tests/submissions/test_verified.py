@@ -135,3 +135,25 @@ def test_written_files_follow_the_umask_and_bad_input_creates_nothing(tmp_path, 
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in written} == {p.name: 0o644 for p in written}
     (rec,) = [json.loads(l) for l in (out / "records" / "dummy_a.jsonl").read_text().splitlines()]
     assert rec["config"]["submission"]["kind"] == "verified: safetensors"
+
+
+class _Counter(torch.nn.Module):
+    """Carries state between calls: a query counter that shifts the logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3 * 28 * 28, 10)
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x):
+        self.calls.add_(1)
+        return self.fc(x.flatten(1)) + self.calls
+
+
+def test_graph_that_writes_its_own_state_is_refused(tmp_path):
+    from shortcutbench.submissions.program import ProgramError, load_program
+
+    path = tmp_path / "counter.safetensors"
+    export_to_file(_Counter().eval(), path)
+    with pytest.raises(ProgramError, match="the graph writes to calls"):
+        load_program(path)

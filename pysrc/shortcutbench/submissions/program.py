@@ -49,7 +49,7 @@ def export_to_file(model: nn.Module, path: Path) -> None:
 
     x = torch.rand((8,) + INPUT_SHAPE, generator=torch.Generator().manual_seed(0))
     ep = torch.export.export(model.eval(), (x,), dynamic_shapes=({0: Dim("batch", min=1, max=MAX_BATCH)},),
-                             strict=False)
+                             strict=False).run_decompositions()  # functional: in-place ops become outputs
     art = serialize(ep, serialize_state_dict=False, serialize_constants=False, serialize_example_inputs=False)
     tensors = {f"state/{k}": v.detach().clone().contiguous() for k, v in ep.state_dict.items()}
     for k, v in ep.constants.items():
@@ -117,11 +117,17 @@ def load_program(path: Path) -> nn.Module:
                  for k, v in tensors.items() if k.startswith("state/")}
         serialized = _dict_to_dataclass(schema.ExportedProgram, _strip(doc))
         ep = ExportedProgramDeserializer().deserialize(serialized, state, consts, None)
-        module = ep.module()
+        mutated = {**ep.graph_signature.buffers_to_mutate, **ep.graph_signature.user_inputs_to_mutate}
+        module = None if mutated else ep.module()
     except Exception as exc:  # malformed graph: torch's own error, one line
         text = str(exc).strip().splitlines()
         raise ProgramError(f"cannot rebuild the graph: {type(exc).__name__}: {text[0] if text else ''}") from None
+    if mutated:  # state carried from one call to the next: not a function of its input
+        raise ProgramError(f"the graph writes to {', '.join(sorted(mutated.values()))[:120]}")
     for node in module.graph.nodes:
+        schema = getattr(node.target, "_schema", None)
+        if schema is not None and schema.is_mutable:  # writes a tensor in place: state, or a changed input
+            raise ProgramError(f"node {node.name} calls {node.target}, which writes in place")
         if node.op == "call_function" and not (node.target in _OPERATORS.values() or
                                                (isinstance(node.target, torch._ops.OpOverload)
                                                 and node.target.namespace == "aten")):
