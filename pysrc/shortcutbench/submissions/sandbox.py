@@ -88,7 +88,8 @@ def isolation() -> Isolation:
             reason = str(exc)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    return Isolation("process", f"namespaces unavailable ({reason}); own session, rlimits, subreaper kill; "
+    bwrap = "; bubblewrap is installed but not used" if shutil.which("bwrap") else ""
+    return Isolation("process", f"namespaces unavailable ({reason}{bwrap}); own session, rlimits, subreaper kill; "
                                 "files and network are the user's")
 
 
