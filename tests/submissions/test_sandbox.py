@@ -227,9 +227,10 @@ def test_remote_model_gives_the_codes_logits_and_input_gradients(tmp_path):
         remote = RemoteModel(client)
         with client.stage("test"):
             torch.testing.assert_close(remote(x), local(x))
+            xr, xl = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+            yr, yl = remote(xr), local(xl)
             for k in (3, 7):  # several gradients of one output (NSPGD's Jacobian rows): one graph, reused
-                xr, xl = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-                (gr,) = torch.autograd.grad(remote(xr)[:, k].sum(), xr)
-                (gl,) = torch.autograd.grad(local(xl)[:, k].sum(), xl)
+                (gr,) = torch.autograd.grad(yr[:, k].sum(), xr, retain_graph=True)
+                (gl,) = torch.autograd.grad(yl[:, k].sum(), xl, retain_graph=True)
                 torch.testing.assert_close(gr, gl)
     assert client.proc.returncode is not None  # closed with the context
