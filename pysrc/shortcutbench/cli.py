@@ -275,7 +275,7 @@ def cmd_submit(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sb-submit-"))  # the exported graph, for this command only
     try:
         v = validate(args.dir, args.tracks or (), limits, export=not args.no_export, workdir=workdir)
-        how = f"kind: {v.kind}" + (f" (export failed: {v.export_failure})" if v.export_failure else "")
+        how = f"kind: {v.kind}" + (f" (not exported: {v.export_failure})" if v.export_failure else "")
         print(f"{v.sub.model_id} (hash {v.sub.hash}): passed {len(CHECKS)} checks ({', '.join(CHECKS)}); "
               f"{how}; tracks: {', '.join(v.tracks)}")
         if args.validate_only:

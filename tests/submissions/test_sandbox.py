@@ -234,3 +234,12 @@ def test_remote_model_gives_the_codes_logits_and_input_gradients(tmp_path):
                 (gl,) = torch.autograd.grad(yl[:, k].sum(), xl, retain_graph=True)
                 torch.testing.assert_close(gr, gl)
     assert client.proc.returncode is not None  # closed with the context
+
+
+def test_code_that_cannot_be_exported_is_scored_as_code_and_says_why(tmp_path):
+    # a branch on the input's values: torch.export cannot trace it into one graph
+    branchy = LINEAR.replace("return self.fc(x.flatten(1))",
+                             "y = self.fc(x.flatten(1))\n        return y if float(x.mean()) > 0 else -y")
+    res = _submit(write_submission(tmp_path / "s", code=branchy), tmp_path / "out", "--validate-only")
+    assert res.returncode == 0, res.stderr
+    assert "kind: code (not exported: " in res.stdout

@@ -7,6 +7,7 @@ during evaluation.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ class Validated:
     tracks: List[str]
     kind: str  # a value of format.KINDS
     program: Optional[Path] = None  # exported from code: the graph file (in a temporary directory)
-    export_failure: str = ""  # code kept as code: why the export did not work
+    export_failure: str = ""  # code kept as code: why it was not exported
 
 
 def validate(root, tracks: Sequence[str] = (), limits: Optional[Limits] = None, export: bool = True,
@@ -129,12 +130,14 @@ def validate(root, tracks: Sequence[str] = (), limits: Optional[Limits] = None, 
         with client.stage("checks"):
             check_model(sub, remote)
         if not export:
-            return Validated(sub, names, KINDS["code"], export_failure="export not attempted")
+            return Validated(sub, names, KINDS["code"], export_failure="--no-export")
         try:
             with client.stage("export"):
                 produced = client.export()
             program = Path(workdir or tempfile.mkdtemp(prefix="sb-export-")) / f"{sub.hash}.safetensors"
-            shutil.copyfile(produced, program)  # out of the sandbox's scratch dir before it is removed
+            fd = os.open(produced, os.O_RDONLY | os.O_NOFOLLOW)  # never a link the sandbox swapped in
+            with os.fdopen(fd, "rb") as src, open(program, "wb") as dst:
+                shutil.copyfileobj(src, dst)  # out of the sandbox's scratch dir before it is removed
             graph = load_program(program).eval()
             with client.stage("export check"):
                 _same_outputs(remote, graph)
