@@ -157,7 +157,7 @@ def load_model(sub: Submission) -> nn.Module:
     spec, root = sub.model_spec, sub.root
     if sub.verified:
         return load_verified(sub)
-    if "torchscript" in spec:
+    if sub.source == "torchscript":
         try:
             return torch.jit.load(str(root / spec["torchscript"]), map_location="cpu").eval()
         except Exception as exc:  # a corrupt or non-TorchScript file
