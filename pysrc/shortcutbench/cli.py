@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
     lb.add_argument("--track", default=None, help="only this track")
     lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
+    _add_trust_code_arg(lb)
     _add_submit_parser(sub)
     return p
 
@@ -87,10 +88,16 @@ def _add_distributed_arg(p: argparse.ArgumentParser) -> None:
                         "rank 0 stores the records, which equal a single process's")
 
 
+def _add_trust_code_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust-code", action="store_true",
+                   help="rank code submissions together with verified ones in overall.md (default: a separate, marked list)")
+
+
 def _add_submit_parser(sub) -> None:
     s = sub.add_parser("submit", help="validate a submission directory and run every chosen track on it",
                        description="Validate DIR (submission.toml + model) and run the frozen protocol preset of "
-                                   "each chosen track on it, one subprocess per track, resumable. With "
+                                   "each chosen track on it, one subprocess per track, resumable. Submitted code "
+                                   "runs only in a sandboxed process (see `shortcutbench doctor`). With "
                                    "--export-zoo, write a zoo model as a submission directory DIR instead.")
     s.add_argument("dir", metavar="DIR", help="submission directory (see shortcutbench/submissions/template/)")
     s.add_argument("--tracks", nargs="+", default=None, metavar="TRACK",
@@ -101,7 +108,12 @@ def _add_submit_parser(sub) -> None:
     s.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="track protocol override (TRACK.KEY=VALUE for one track only)")
     s.add_argument("--time-limit", type=float, default=3600.0, metavar="S", help="per-track limit in seconds (default 3600)")
+    s.add_argument("--memory-limit", type=float, default=8.0, metavar="GB",
+                   help="address-space limit of the process running submitted code (default 8)")
+    s.add_argument("--no-export", action="store_true",
+                   help="score a code submission as code (in the sandbox) without trying torch.export first")
     s.add_argument("--validate-only", action="store_true", help="run the checks, print them, evaluate nothing")
+    _add_trust_code_arg(s)
     s.add_argument("--export-zoo", default=None, metavar="ARCH.METHOD",
                    help="write the zoo model ARCH.METHOD (e.g. lazy_cnn.erm) as a submission into DIR")
     s.add_argument("--seed", type=int, default=0, help="training seed of the zoo model for --export-zoo (default 0)")
@@ -125,6 +137,10 @@ def cmd_doctor(args) -> int:
     for op, backend in _ext.backends().items():
         print(f"  {op}: {backend}")
     print(f"zoo cache: {cache_dir()}")
+    from .submissions.sandbox import isolation
+
+    iso = isolation()
+    print(f"submission sandbox: {iso.level} ({iso.detail})")
     return 0
 
 
@@ -169,12 +185,12 @@ def cmd_run(args) -> int:
         from .data import read_idx_dir
 
         read_idx_dir(args.mnist_dir)  # validate before any training
-    out = ensure_writable_dir(args.out)
-    store = Store.in_dir(out)
     from .utils.config import parse_assignments
 
-    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out,
-                     options=parse_assignments(args.set))
+    options = parse_assignments(args.set)  # bad input: one line before anything is created
+    out = ensure_writable_dir(args.out)
+    store = Store.in_dir(out)
+    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out, options=options)
     main_rank = _join_distributed(args)
     for track in tracks:
         t0 = time.perf_counter()
@@ -211,7 +227,7 @@ def cmd_leaderboard(args) -> int:
     names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
     for path in _render(names, out):
         print(f"wrote {path}")
-    _render_overall(out, html=args.html)
+    _render_overall(out, html=args.html, trust_code=args.trust_code)
     return 0
 
 
@@ -221,23 +237,28 @@ def cmd_explain(args) -> int:
     return run(args)
 
 
-def _render_overall(out: Path, html: bool = False) -> None:
+def _render_overall(out: Path, html: bool = False, trust_code: bool = False) -> None:
     from .results import Store
     from .results.overall import overall_table
     from .results.tables import write_tables
 
     records = Store.in_dir(out).query()
-    for path in write_tables([overall_table(records)], out):
+    for path in write_tables([overall_table(records, trust_code)], out):
         print(f"wrote {path}")
     if html:
         from .results.site import write_site
 
-        print(f"wrote {write_site(out, records)}")
+        print(f"wrote {write_site(out, records, trust_code)}")
 
 
 def cmd_submit(args) -> int:
+    import shutil
+    import tempfile
+
     from .submissions import validate
+    from .submissions.sandbox import Limits
     from .submissions.validate import CHECKS
+    from .utils.config import parse_assignments
 
     if args.export_zoo:
         from .submissions.export import export_zoo
@@ -246,29 +267,47 @@ def cmd_submit(args) -> int:
         return 0
     if args.time_limit <= 0:
         raise UsageError(f"--time-limit must be > 0, got {args.time_limit:g}")
-    sub, _, names = validate(args.dir, args.tracks or ())
-    print(f"{sub.model_id} (hash {sub.hash}): passed {len(CHECKS)} checks ({', '.join(CHECKS)}); "
-          f"tracks: {', '.join(names)}")
-    if args.validate_only:
-        return 0
-    from .submissions.runner import run_submission
-    from .tracks import RunContext
-    from .utils.atomic import ensure_writable_dir
-    from .utils.config import parse_assignments
+    if args.memory_limit <= 0:
+        raise UsageError(f"--memory-limit must be > 0, got {args.memory_limit:g}")
+    options = parse_assignments(args.set)
+    if args.mnist_dir is not None:
+        from .data import read_idx_dir
 
-    out = ensure_writable_dir(args.out)
-    ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=out, options=parse_assignments(args.set))
+        read_idx_dir(args.mnist_dir)
+    limits = Limits(time_s=args.time_limit, memory_bytes=int(args.memory_limit * (1 << 30)))
+    workdir = Path(tempfile.mkdtemp(prefix="sb-submit-"))  # the exported graph, for this command only
+    try:
+        v = validate(args.dir, args.tracks or (), limits, export=not args.no_export, workdir=workdir)
+        how = f"kind: {v.kind}" + (f" (not exported: {v.export_failure})" if v.export_failure else "")
+        print(f"{v.sub.model_id} (hash {v.sub.hash}): passed {len(CHECKS)} checks ({', '.join(CHECKS)}); "
+              f"{how}; tracks: {', '.join(v.tracks)}")
+        if args.validate_only:
+            return 0
+        return _run_submission(args, v, options, limits)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_submission(args, v, options, limits) -> int:
+    from .submissions.runner import protocol_of, run_submission
+    from .tracks import TRACKS, RunContext
+    from .utils.atomic import ensure_writable_dir
+
+    ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=Path(args.out), options=options)
+    for name in v.tracks:  # every track's options are checked before anything is written
+        protocol_of(TRACKS.get(name)(), ctx.for_track(name))
+    ensure_writable_dir(args.out)
     if args.distributed:  # torchrun is the process boundary here: evaluate in this process, rank 0 stores
         from .submissions.runner import run_submission_distributed
 
-        if not run_submission_distributed(sub, names, ctx, _join_distributed(args)):
+        if not run_submission_distributed(v, ctx, _join_distributed(args), limits):
             return 0
         failed = []
     else:
-        failed = run_submission(sub, names, ctx, args.time_limit)
-    for path in _render(names, out):
+        failed = run_submission(v, ctx, limits)
+    for path in _render(v.tracks, ctx.out_dir):
         print(f"wrote {path}")
-    _render_overall(out)
+    _render_overall(ctx.out_dir, trust_code=args.trust_code)
     if failed:
         print(f"shortcutbench: {len(failed)} track(s) failed: {', '.join(failed)}; re-run to retry them", file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
-"""Write small submission directories for tests."""
+"""Write small submission directories for tests, and the environment a CLI subprocess needs."""
+import os
 import sys
 import textwrap
 import types
@@ -44,4 +45,16 @@ def write_submission(root: Path, code: str = LINEAR, weights_from: str = None, d
     return root
 
 
-sys.path.insert(0, str(Path(__file__).parent))
+HERE = Path(__file__).parent
+PYSRC = HERE.parents[1] / "pysrc"
+
+
+def cli_env(**extra):
+    """Environment of a `shortcutbench` subprocess that knows the dummy tracks."""
+    env = {**os.environ, "SHORTCUTBENCH_TRACK_PLUGINS": "dummy_tracks",
+           "PYTHONPATH": os.pathsep.join([str(PYSRC), str(HERE)]), "SHORTCUTBENCH_PROGRESS": "0"}
+    env.pop("DUMMY_SLEEP_ON", None)
+    return {**env, **extra}
+
+
+sys.path.insert(0, str(HERE))

@@ -7,7 +7,8 @@ from pathlib import Path
 from helpers import write_submission
 from shortcutbench.results import Store
 from shortcutbench.submissions import read_submission
-from shortcutbench.submissions.runner import evaluate_in_process
+from shortcutbench.submissions.format import KINDS
+from shortcutbench.submissions.runner import evaluate_track
 from shortcutbench.tracks import RunContext
 
 PYSRC = Path(__file__).parents[2] / "pysrc"
@@ -19,10 +20,11 @@ def test_two_process_torchrun_equals_single_process(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(PYSRC), "OMP_NUM_THREADS": "1", "SHORTCUTBENCH_PROGRESS": "0"}
     res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                           "-m", "shortcutbench", "submit", str(sub), "--profile", "quick", "--out", str(out),
-                          "--distributed"], env=env, capture_output=True, text=True, timeout=300)
+                          "--distributed", "--no-export"], env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.count("shortcut: stored record") == 1  # rank 0 alone writes
     (rec,) = Store.in_dir(out).query("shortcut")
-    single = evaluate_in_process(read_submission(sub), "shortcut", RunContext(profile="quick", out_dir=out))
+    # the same code submission through one sandbox, in this process
+    single = evaluate_track(read_submission(sub), "shortcut", RunContext(profile="quick", out_dir=out), KINDS["code"])
     assert rec.record_id == single.record_id
     assert rec.metrics == single.metrics

@@ -94,7 +94,7 @@ def test_exported_zoo_model_gets_the_zoo_numbers(board, track):
     for key in expected:
         assert _measured(got[key]) == _measured(expected[key]), (track, key)
     assert sub.metrics["uses_group_labels"] is False and sub.metrics["uses_color_labels"] is False
-    assert sub.config["submission"]["hash"]
+    assert sub.config["submission"]["hash"] and sub.config["submission"]["kind"] == "verified: safetensors"
 
 
 def _rows(path):
@@ -125,7 +125,7 @@ def test_example_on_every_table_with_the_same_numbers(board):
     for col in heads + ["score", "rank", "protocols", "labels used"]:
         assert overall[SUB][col] == overall[ZOO][col], col  # equal merit, equal rank
     assert "partial" not in overall[ZOO]["score"] and overall[ZOO]["rank"] == "1"
-    assert overall[SUB]["kind"] == "submission" and overall[SUB]["sanity checks"] == "passed"
+    assert overall[SUB]["kind"] == "verified: safetensors" and overall[SUB]["sanity checks"] == "passed"
     assert overall[ZOO]["protocols"] == "attack.quick.v2 (1 seed); invariance.quick.v2 (1 seed)"
     site = (board / "site" / "index.html").read_text()
     assert f"models/{SUB}.html" in site and (board / "site" / "models" / f"{SUB}.html").is_file()

@@ -6,22 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import dummy_tracks  # noqa: F401
-from helpers import write_submission
+from helpers import cli_env as _env, write_submission
 from shortcutbench.cli import main
 
-HERE = Path(__file__).parent
-PYSRC = HERE.parents[1] / "pysrc"
 TABLES = ("dummy_a.md", "dummy_b.md", "overall.md", "overall.csv")
-
-
-def _env(**extra):
-    env = {**os.environ, "SHORTCUTBENCH_TRACK_PLUGINS": "dummy_tracks",
-           "PYTHONPATH": os.pathsep.join([str(PYSRC), str(HERE)]), "SHORTCUTBENCH_PROGRESS": "0"}
-    env.pop("DUMMY_SLEEP_ON", None)
-    return {**env, **extra}
 
 
 def _submit_cmd(sub, out):
@@ -66,9 +56,9 @@ def test_time_limit_stops_a_track_and_stores_nothing(tmp_path, capsys, monkeypat
     sub = write_submission(tmp_path / "sub", tracks='["dummy_b"]')
     for k, v in _env(DUMMY_SLEEP_ON="dummy_b").items():
         monkeypatch.setenv(k, v)
-    code = main(["submit", str(sub), "--profile", "quick", "--out", str(tmp_path / "lb"), "--time-limit", "3"])
+    code = main(["submit", str(sub), "--profile", "quick", "--out", str(tmp_path / "lb"), "--time-limit", "8"])
     out, err = capsys.readouterr()
-    assert code == 1 and "dummy_b: stopped after the time limit of 3 s; nothing stored" in out
+    assert code == 1 and "dummy_b: stopped after the time limit of 8 s; nothing stored" in out
     assert "1 track(s) failed: dummy_b" in err
     assert _lines(tmp_path / "lb", "dummy_b") == []
 

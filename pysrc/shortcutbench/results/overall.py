@@ -74,19 +74,35 @@ def overall_rows(records: Sequence[Record]) -> List[Dict]:
         row["covered"] = len(heads)
         row["complete"] = len(heads) == len(headline_tracks)
         row["score"] = sum(heads) / len(heads) if heads else math.nan
-    def merit(r):
-        return (not r["complete"], -r["covered"], -(r["score"] if r["score"] == r["score"] else -1))
+    return _ranked(list(models.values()))
 
-    ordered = sorted(models.values(), key=lambda r: (merit(r), r["model"]))
+
+def _merit(r):
+    return (not r["complete"], -r["covered"], -(r["score"] if r["score"] == r["score"] else -1))
+
+
+def _ranked(rows: List[Dict]) -> List[Dict]:
+    ordered = sorted(rows, key=lambda r: (_merit(r), r["model"]))
     for i, row in enumerate(ordered):  # competition ranking: equal merit, equal rank ("1, 1, 3")
-        row["rank"] = ordered[i - 1]["rank"] if i and merit(ordered[i - 1]) == merit(row) else i + 1
+        row["rank"] = ordered[i - 1]["rank"] if i and _merit(ordered[i - 1]) == _merit(row) else i + 1
     return ordered
 
 
-def overall_table(records: Sequence[Record]) -> Table:
+def kind_of(records: Sequence[Record]) -> str:
+    """zoo, or how a submission was scored (records from before kinds existed ran its code: code)."""
+    card = next((r.config.get("submission") for r in records if r.config.get("submission")), None)
+    return "zoo" if card is None else card.get("kind", "code")
+
+
+def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
     from ..tracks import TRACKS
 
     rows = overall_rows(records)
+    if not trust_code:  # code submissions: their own ranking, after everything verified
+        code = [r for r in rows if kind_of(r["records"]) == "code"]
+        rows = _ranked([r for r in rows if r not in code]) + _ranked(code)
+        for r in code:
+            r["rank"] = f"code {r['rank']}"
     tracks = sorted({t for row in rows for t in row["tracks"]})
     head = [t for t in tracks if TRACKS.get(t).headline_metric]
     cols = (["rank", "model", "kind", "score"] + [f"{t}: {TRACKS.get(t).headline_metric}" for t in head] +
@@ -94,7 +110,7 @@ def overall_table(records: Sequence[Record]) -> Table:
     out = []
     for row in rows:
         card = next((r.config.get("submission") for r in row["records"] if r.config.get("submission")), None)
-        cells = [str(row["rank"]), row["model"], "submission" if card else "zoo",
+        cells = [str(row["rank"]), row["model"], kind_of(row["records"]),
                  fmt_pct(row["score"]) + ("" if row["complete"] else f" (partial {row['covered']}/{len(head)})")]
         for t in head:
             h = row["tracks"].get(t, {}).get("headline")
@@ -117,7 +133,13 @@ def overall_table(records: Sequence[Record]) -> Table:
         "`protocols` only.",
         "Sanity checks: a submission is stored only after it passed every validation check of `shortcutbench "
         "submit` (manifest, weights match, [B,3,28,28] in [0,1] → logits [B,10], finite, deterministic, logits "
-        "not probabilities, weights unchanged, tracks exist) and its weights were unchanged after every track.",
+        "not probabilities, weights unchanged, tracks exist), every output of every model call on every track was "
+        "checked ([B, 10], finite, the input's dtype) and its weights were unchanged after every track.",
+        "Kind: zoo (trained here); verified: safetensors (a registry architecture with safetensors weights) or "
+        "export (an ATen graph), or exported from code (a model.py exported inside the sandbox); code: a model.py "
+        "scored through the sandbox, whose answers may depend on state we cannot see. " +
+        ("Code submissions are ranked with the rest (--trust-code)." if trust_code else
+         "Code submissions are ranked apart, after the rest (rank `code N`); `--trust-code` ranks them together."),
         "Labels used: group/colour labels seen in training, as declared by the method or the submission; extra "
         "data: trained on anything beyond the benchmark's train split (declared).",
     ]

@@ -100,12 +100,12 @@ def track_tables(out_dir: Path, records: Sequence[Record]) -> Dict[str, List[Tab
     return {name: TRACKS.get(name)().render(recs, out_dir) for name, recs in sorted(by_track.items()) if name in TRACKS}
 
 
-def write_site(out_dir: str | Path, records: Sequence[Record]) -> Path:
+def write_site(out_dir: str | Path, records: Sequence[Record], trust_code: bool = False) -> Path:
     from .overall import overall_table
 
     out_dir = Path(out_dir)
     site = out_dir / SITE_DIR
-    overall = overall_table(records)
+    overall = overall_table(records, trust_code)
     per_track = track_tables(out_dir, records)
     if site.exists():
         shutil.rmtree(site)  # the site is a pure function of the records: rebuild it whole

@@ -2,28 +2,20 @@
 that a submitted model and the same zoo model get the same numbers from every track."""
 from __future__ import annotations
 
-import io
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
-import torch
+from safetensors.torch import save as safetensors_save
 
 from ..errors import UsageError
-from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.atomic import atomic_write_bytes, atomic_write_text, current_umask
 
 TEMPLATE_DIR = Path(__file__).with_name("template")
-
-_MODEL_PY = '''"""Exported from the shortcutbench zoo: {model_id}, seed {seed}, zoo key {key}."""
-from shortcutbench.models import create_model
-
-
-def build():
-    return create_model({arch!r}, **{arch_kwargs!r})
-'''
 
 
 def _toml_value(v) -> str:
@@ -70,17 +62,19 @@ def export_zoo(model_id: str, seed: int, dest: str | Path, profile: str = "quick
         "tracks": ["all"],
     }
     toml = "".join(f"{k} = {_toml_value(v)}\n" for k, v in card.items())
-    toml += '\n[model]\ncode = "model.py"\nfactory = "build"\nweights = "weights.pt"\n'
-    buf = io.BytesIO()
-    torch.save(entry.model.state_dict(), buf)
+    # verified: a registry architecture and safetensors weights, no Python of ours to trust either
+    toml += f'\n[model]\narch = {_toml_value(arch)}\nweights = "weights.safetensors"\n'
+    if spec.arch_kwargs:
+        toml += "arch_kwargs = {" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in dict(spec.arch_kwargs).items()) + "}\n"
+    weights = safetensors_save({k: v.detach().contiguous() for k, v in entry.model.state_dict().items()},
+                               metadata={"zoo_key": entry.key})
     # build next to dest, then move into place: never a half-written submission
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
         atomic_write_text(tmp / "submission.toml", toml)
-        atomic_write_text(tmp / "model.py", _MODEL_PY.format(model_id=model_id, seed=seed, key=entry.key, arch=arch,
-                                                             arch_kwargs=dict(spec.arch_kwargs)))
-        atomic_write_bytes(tmp / "weights.pt", buf.getvalue())
+        atomic_write_bytes(tmp / "weights.safetensors", weights)
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700
         if dest.exists():
             dest.rmdir()
         tmp.rename(dest)

@@ -1,5 +1,9 @@
-"""The submission format: a directory with ``submission.toml`` and either a Python file with a
-factory function plus a weights file (``torch.load(weights_only=True)``) or a TorchScript file.
+"""The submission format: a directory with ``submission.toml`` and a model in one of four forms.
+
+Verified (no submitted Python runs anywhere): ``arch`` (a model-registry name, optional
+``arch_kwargs``) + ``weights`` (safetensors), or ``program`` (an exported ATen graph, see
+``program.py``). Code (runs only in the sandbox, ``server.py``): ``code`` + ``factory`` +
+``weights`` (``torch.load(weights_only=True)`` or safetensors), or ``torchscript``.
 
 Fields follow what RobustBench's model cards carry (research/adversarial.md §2: name, authors,
 link, architecture, extra data, licence) plus what a shortcut benchmark must know to compare on
@@ -12,7 +16,7 @@ import hashlib
 import importlib.util
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -35,8 +39,17 @@ FIELDS: Dict[str, tuple] = {
     "licence": (str, "licence of the weights, e.g. 'MIT'"),
     "tracks": (list, "track names to run, or ['all'] for every track that accepts submissions"),
 }
+# [model] keys of each source; the first whose keys are all present is the submission's
+SOURCES = {"program": ("program",), "safetensors": ("arch", "weights"), "code": ("code", "factory", "weights"),
+           "torchscript": ("torchscript",)}
+VERIFIED = ("program", "safetensors")
+_FORMS = ("program = FILE (exported graph); arch = NAME + weights = FILE.safetensors; "
+          "code = FILE + factory = NAME + weights = FILE; or torchscript = FILE")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 INPUT_SHAPE = (3, 28, 28)
+# how a submission was scored, as records and tables show it
+KINDS = {"program": "verified: export", "safetensors": "verified: safetensors", "exported": "verified: exported from code",
+         "code": "code"}
 NUM_CLASSES = 10
 
 
@@ -46,6 +59,13 @@ class Submission:
     meta: Dict[str, Any]  # the validated top-level fields
     model_spec: Dict[str, str]  # the [model] table
     files: List[Path]  # every file that defines the model (hashed)
+    source: str = "code"  # a key of SOURCES
+    arch_kwargs: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        """No submitted Python is needed to build the model."""
+        return self.source in VERIFIED
 
     @property
     def model_id(self) -> str:
@@ -59,9 +79,10 @@ class Submission:
             h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
         return h.hexdigest()[:16]
 
-    def card(self) -> Dict[str, Any]:
-        """What records carry about the submission (flags shown on the board)."""
-        return {**{k: self.meta[k] for k in FIELDS if k != "tracks"}, "hash": self.hash}
+    def card(self, kind: str) -> Dict[str, Any]:
+        """What records carry about the submission (flags shown on the board); ``kind`` is how it
+        was scored (``KINDS``)."""
+        return {**{k: self.meta[k] for k in FIELDS if k != "tracks"}, "hash": self.hash, "kind": kind}
 
 
 def _fail(root: Path, msg: str) -> UsageError:
@@ -87,26 +108,56 @@ def read_submission(root: str | Path) -> Submission:
         raise _fail(root, f"{TOML} field 'name' must match {NAME_RE.pattern}, got {doc['name']!r}")
     spec = doc.get("model")
     if not isinstance(spec, dict):
-        raise _fail(root, f"{TOML} lacks a [model] table (code + factory + weights, or torchscript)")
-    if "torchscript" in spec:
-        keys = ["torchscript"]
-    elif {"code", "factory", "weights"} <= set(spec):
-        keys = ["code", "weights"]
-    else:
-        raise _fail(root, "[model] needs either torchscript = FILE or all of code = FILE, factory = NAME, weights = FILE")
+        raise _fail(root, f"{TOML} lacks a [model] table ({_FORMS})")
+    source = next((name for name, keys in SOURCES.items() if set(keys) <= set(spec)), None)
+    if source is None:
+        raise _fail(root, f"[model] needs one of: {_FORMS}")
+    kwargs = spec.get("arch_kwargs", {})
+    if source == "safetensors":
+        from ..models import MODELS
+
+        if str(spec["arch"]) not in MODELS:
+            raise _fail(root, f"[model] arch {spec['arch']!r} is not in the model registry ({', '.join(MODELS.list())})")
+        if not isinstance(kwargs, dict):
+            raise _fail(root, "[model] arch_kwargs must be a table")
     files = []
-    for k in keys:
+    for k in [k for k in SOURCES[source] if k not in ("factory", "arch")]:
         p = root / str(spec[k])
         if not p.is_file():
             raise _fail(root, f"[model] {k} file {str(spec[k])!r} not found")
         files.append(p)
-    return Submission(root, {k: doc[k] for k in FIELDS}, {k: str(v) for k, v in spec.items()}, files)
+    model_spec = {k: str(v) for k, v in spec.items() if k != "arch_kwargs"}
+    return Submission(root, {k: doc[k] for k in FIELDS}, model_spec, files, source, dict(kwargs))
+
+
+def load_verified(sub: Submission) -> nn.Module:
+    """A verified submission's model, built by our code alone (registry architecture or ATen graph)."""
+    from .program import ProgramError, load_program, read_safetensors
+
+    spec, root = sub.model_spec, sub.root
+    try:
+        if sub.source == "program":
+            return load_program(root / spec["program"]).eval()
+        from ..models import create_model
+
+        model = create_model(spec["arch"], **sub.arch_kwargs)
+        state = read_safetensors(root / spec["weights"])
+    except ProgramError as exc:
+        raise _fail(root, f"{next(k for k in ('program', 'weights') if k in spec)} {str(exc)}") from None
+    except TypeError as exc:  # arch_kwargs the architecture does not take
+        raise _fail(root, f"[model] arch_kwargs do not fit {spec['arch']!r}: {exc}") from None
+    _check_state(root, model, state, spec["weights"])
+    model.load_state_dict(state)
+    return model.eval()
 
 
 def load_model(sub: Submission) -> nn.Module:
-    """Build the model and load its weights, in eval mode. Runs the submission's code."""
+    """Build a code submission's model and load its weights, in eval mode. Runs the submission's
+    code: only the sandboxed server calls this."""
     spec, root = sub.model_spec, sub.root
-    if "torchscript" in spec:
+    if sub.verified:
+        return load_verified(sub)
+    if sub.source == "torchscript":
         try:
             return torch.jit.load(str(root / spec["torchscript"]), map_location="cpu").eval()
         except Exception as exc:  # a corrupt or non-TorchScript file
@@ -128,7 +179,12 @@ def load_model(sub: Submission) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise _fail(root, f"factory {spec['factory']!r} returned {type(model).__name__}, not a torch.nn.Module")
     try:
-        state = torch.load(root / spec["weights"], map_location="cpu", weights_only=True)
+        if spec["weights"].endswith(".safetensors"):
+            from .program import read_safetensors
+
+            state = read_safetensors(root / spec["weights"])
+        else:
+            state = torch.load(root / spec["weights"], map_location="cpu", weights_only=True)
     except Exception as exc:
         raise _fail(root, f"cannot load weights {spec['weights']!r} with weights_only=True: {_first_line(exc)}") from None
     if not isinstance(state, dict):

@@ -1,5 +1,6 @@
 """One track on one submission, in its own process (started by ``shortcutbench submit``): a crash,
-a hang or a memory blow-up of the submitted code ends this process, not the run."""
+a hang or a memory blow-up ends this process, not the run. This process runs our code only; a
+code submission's model runs in the sandboxed process it starts."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +16,10 @@ def main(argv=None) -> int:
     p.add_argument("--profile", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--hash", required=True)
+    p.add_argument("--kind", required=True)
+    p.add_argument("--program", default=None)
+    p.add_argument("--time-limit", type=float, required=True)
+    p.add_argument("--memory", type=int, required=True)
     p.add_argument("--mnist-dir", default=None)
     p.add_argument("--set", action="append", default=[])
     args = p.parse_args(argv)
@@ -24,12 +29,15 @@ def main(argv=None) -> int:
     from ..tracks import RunContext
     from ..utils.config import parse_assignments
     from .format import read_submission
-    from .runner import evaluate_in_process
+    from .runner import evaluate_track
+    from .sandbox import Limits
 
     try:
         ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=Path(args.out),
                          options=parse_assignments(args.set))
-        record = evaluate_in_process(read_submission(args.dir), args.track, ctx, expected_hash=args.hash)
+        record = evaluate_track(read_submission(args.dir), args.track, ctx, args.kind,
+                                Path(args.program) if args.program else None,
+                                Limits(time_s=args.time_limit, memory_bytes=args.memory), expected_hash=args.hash)
     except UsageError as exc:
         print(f"shortcutbench: error: {exc}", file=sys.stderr)
         return 2
