@@ -60,3 +60,11 @@ def test_missing_control_is_said(tmp_path):
     recs = [_record("lazy_cnn.dann_fixa", "dann_fixa", "main", 0, 0.7, control="lazy_cnn.erm_adam.e15")]
     (table,) = render_zoo("t", recs, tmp_path / "figures" / "shortcut")
     assert table.rows[0][-1] == "no control shipped"
+
+
+def test_one_shared_seed_gets_no_verdict(tmp_path):
+    recs = [_record("lazy_cnn.erm_adam.e15", "erm_adam", "control", 0, 0.5),
+            _record("lazy_cnn.dann_fixa", "dann_fixa", "main", 0, 0.9, control="lazy_cnn.erm_adam.e15")]
+    (table,) = render_zoo("t", recs, tmp_path / "figures" / "shortcut")
+    rows = {r[0]: r for r in table.rows}
+    assert rows["dann_fixa"][-1] == "no verdict (1 seed)" and rows["dann_fixa"][7].startswith("+40.")
