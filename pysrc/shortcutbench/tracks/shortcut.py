@@ -20,6 +20,7 @@ from ..results.tables import Table
 from ..train import METHODS, TrainConfig
 from ..zoo import ZooSpec, load_or_train
 from ..zoo.evaluator import epoch_evaluator
+from ..utils.config import split_list
 from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
 from .shortcut_zoo import ZOO_PROTOCOLS, run_shipped, score_zoo
@@ -87,7 +88,7 @@ def load_zoo_entry(spec: ZooSpec, data: ColoredMNIST, desc: str = "shortcut"):
 def option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
     if not value:
         return default
-    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    names = split_list(value)
     for n in names:
         METHODS.get(n)  # unknown method: one-line UsageError
     return names
@@ -119,7 +120,7 @@ class ShortcutTrack(Track):
         trained here (``shortcutbench zoo train`` trains). ``--set methods=a,b`` restricts the
         methods, ``--set models=PATTERN,…`` the model names (fnmatch)."""
         methods = ctx.options.get("methods")
-        models = tuple(p.strip() for p in ctx.options.get("models", "").split(",") if p.strip())
+        models = split_list(ctx.options.get("models", ""))
         yield from run_shipped(self.name, ctx, option_methods(methods, ()) if methods else None, models)
 
     # ---------------------------------------------------------------- rendering

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, Dict, Iterable, Type, TypeVar
+from typing import Any, Dict, Iterable, Tuple, Type, TypeVar
 
 from ..errors import UsageError
 
@@ -56,3 +56,8 @@ def config_from_strings(cls: Type[C], values: Dict[str, str], base: C | None = N
     if base is not None:
         return dataclasses.replace(base, **kwargs)
     return cls(**kwargs)
+
+
+def split_list(text: str) -> Tuple[str, ...]:
+    """``"a, b,,c"`` → ``("a", "b", "c")``: a comma-separated option value, blanks dropped."""
+    return tuple(t.strip() for t in text.split(",") if t.strip())

