@@ -34,7 +34,7 @@ def test_headline_per_track_and_ranking():
 
 
 def test_missing_headline_value_is_not_zero():
-    recs = [make_record("attack", "a", 0, "full", "attack.x", {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
+    recs = [make_record("attack", "a", 0, "full", "attack.full.v3", {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
             _attack("b", 0.1), _shortcut("b", 0.3)]
     rows = {r["model"]: r for r in overall_rows(recs)}
     assert rows["a"]["tracks"]["attack"]["headline"] is None and rows["a"]["covered"] == 1
@@ -51,7 +51,7 @@ def test_notes_document_every_headline():
 
 def test_labels_from_records_else_from_the_zoo_method():
     recs = [_attack("lazy_cnn.pgd_at", 0.9), _attack("lazy_cnn.dfr", 0.1), _attack("lt/ext-full", 0.1),
-            _attack("lazy_cnn.erm", 0.4), make_record("shortcut", "lazy_cnn.erm", 0, "full", "s", {"hard_acc": 0.1,
+            _attack("lazy_cnn.erm", 0.4), make_record("shortcut", "lazy_cnn.erm", 0, "full", "shortcut.full.v4", {"hard_acc": 0.1,
             "uses_group_labels": True, "uses_color_labels": False}, {}, "fp", 0.0)]  # the record's declaration wins
     table = overall_table(recs)
     col = table.columns.index("labels used")

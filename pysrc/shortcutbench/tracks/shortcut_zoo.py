@@ -119,7 +119,7 @@ def run_shipped(track_name: str, ctx, methods: Optional[Tuple[str, ...]], models
             "method": run.method, "group": run.group, "epochs": rec["epochs"], "samples": rec["samples"],
             "steps": rec["steps"], "seed_epochs": rec["seed_epochs"], "history": rec["history"],
             "train_time_s": rec["train_time_s"], "sweep": run.group == "sweep",
-            "control": None if run.group != "main" else cat.matched_control(run.method),
+            "control": cat.matched_control(run.method) if run.group in ("main", "defence") else None,
             "eval_digits": len(metrics["hard_correct_per_digit"]),
         })
         config = {"protocol": asdict(protocol), "train": rec["train"], "hparams": rec["hparams"],
