@@ -110,7 +110,10 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
                        f"{np.mean([x['tau_99tpr'] for x in mm]):.3f}",
                        " / ".join(f"{np.mean([x[p]['time_s'] for x in mm]):.1f}" for p in projections)])
         for p in projections:
-            mat = np.nanmean([np.asarray(x[p]["matrix"], dtype=float) for x in mm], axis=0) * 100
+            stack = np.asarray([x[p]["matrix"] for x in mm], dtype=float)
+            seen = ~np.isnan(stack).all(0)  # the diagonal (source = target) is never attacked
+            mat = np.full(stack.shape[1:], np.nan)
+            mat[seen] = np.nanmean(stack[:, seen], axis=0) * 100
             hp = fig_dir / f"{m}_{p}_success_matrix.png"
             plots.heatmap(mat, hp, f"{m}: NSPGD ({p}) success % at 1−SSIM < {protocol['threshold']}",
                           "source class", "target image (class)")
