@@ -1,0 +1,166 @@
+"""Tables and figures of the causal track, a pure function of its records."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from ..results.record import Record
+from ..results.stats import mean_se, t_interval, wilson_interval
+from ..results.tables import Table
+from .base import records_by_model
+
+ENCODER_RANK = {"pixels": 0, "random_cnn": 1, "supervised_cnn": 2, "linf_cnn": 3}
+ATTACK_NAMES = ("fgsm", "apgd-ce", "apgd-ce-10")
+PENDING = ("SimCLR features (#22): pending — the `ssl` branch is not merged yet; once it registers an encoder "
+           "`simclr` in `causal.encoders.ENCODERS`, its rows appear here with ridge readouts.")
+
+
+def _order(model_id: str) -> Tuple[str, int, str]:
+    task, _, enc = model_id.partition("/")
+    return task, ENCODER_RANK.get(enc, 99), enc
+
+
+def _interval(values: Sequence[float], k: int, n: int) -> str:
+    """Mean over seeds with a 95% interval in % (Student t over ≥ 2 seeds, else Wilson on n samples),
+    clamped to [0, 100]."""
+    m, _ = mean_se(values)
+    if len(values) >= 2:
+        lo, hi = t_interval(values)
+    else:
+        lo, hi = wilson_interval(k, n)
+    lo, hi = max(0.0, lo), min(1.0, hi)
+    return f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def _r2_rows(by_model: Dict[str, List[Record]]) -> Tuple[List[str], List[List[str]]]:
+    factors: List[str] = []
+    for recs in by_model.values():
+        for f in recs[0].metrics["r2"]["linear"]:
+            if f not in factors:
+                factors.append(f)
+    rows = []
+    for mid in sorted(by_model, key=_order):
+        recs = by_model[mid]
+        task, _, enc = mid.partition("/")
+        for readout in ("linear", "kernel_ridge"):
+            cells = []
+            for f in factors:
+                vals = [r.metrics["r2"][readout].get(f) for r in recs if f in r.metrics["r2"][readout]]
+                if not vals:
+                    cells.append("")
+                    continue
+                m, se = mean_se(vals)
+                cells.append(f"{m:.3f}" + (f" ± {se:.3f}" if len(vals) > 1 else ""))
+            acc = [r.metrics["class_acc"] for r in recs]
+            rows.append([recs[0].metrics["variant"], enc, readout, str(len(recs)),
+                         f"{mean_se(acc)[0]:.3f}" if readout == "linear" else "–"] + cells)
+    return ["scenes", "encoder", "readout", "seeds", "class acc."] + factors, rows
+
+
+def _grid_union(recs: List[Record]) -> List[float]:
+    """The fixed grid (each record adds its own ε_cert, which differs by seed)."""
+    sets = [set(r.metrics["eps"]) - {r.metrics["eps_cert"]} for r in recs]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def _robust_at(r: Record, attack: str, eps: float) -> float:
+    return r.metrics["robust"][attack][r.metrics["eps"].index(eps)]
+
+
+def _delta_rows(by_model: Dict[str, List[Record]]) -> Tuple[List[str], List[List[str]], List[float]]:
+    grid = sorted(set.intersection(*[set(_grid_union(v)) for v in by_model.values()])) if by_model else []
+    cols = ["task", "encoder", "regressor", "seeds", "n", "δ*", "clean acc. %", "λ bound (ℓ∞)", "ε_cert = δ*/λ",
+            "certified % at ε_cert"]
+    for a in ATTACK_NAMES:
+        cols += [f"{a} @ ε_cert"] + [f"{a} @ {255 * e:g}/255" for e in grid]
+    cols += ["violations"]
+    rows = []
+    for mid in sorted(by_model, key=_order):
+        recs = by_model[mid]
+        m0 = recs[0].metrics
+        n = m0["n"]
+        clean = [r.metrics["clean_acc"] for r in recs]
+        lam = [r.metrics["lambda"] for r in recs if r.metrics["lambda"] is not None]
+        ec = [r.metrics["eps_cert"] for r in recs]
+        cert = [float(np.mean(np.maximum(r.metrics["r_lip"], r.metrics["r_ibp"]) >= r.metrics["eps_cert"]))
+                if r.metrics["eps_cert"] > 0 else 0.0 for r in recs]
+        row = [m0["task"], mid.partition("/")[2], m0["regressor"], str(len(recs)), str(n), f"{m0['delta_star']:.4g}",
+               _interval(clean, sum(r.metrics["clean_correct"] for r in recs), n),
+               f"{np.mean(lam):.3g}" if lam else "–", f"{np.mean(ec):.3g} ({255 * np.mean(ec):.3g}/255)",
+               _interval(cert, int(round(cert[0] * n)), n)]
+        for a in ATTACK_NAMES:
+            at_cert = [_robust_at(r, a, r.metrics["eps_cert"]) if r.metrics["eps_cert"] > 0 else math.nan for r in recs]
+            row.append(_interval(at_cert, int(round(at_cert[0] * n)), n) if not math.isnan(at_cert[0]) else "–")
+            for e in grid:
+                v = [_robust_at(r, a, e) for r in recs]
+                row.append(_interval(v, int(round(v[0] * n)), n))
+        row.append(str(sum(sum(r.metrics["violations"].values()) for r in recs)))
+        rows.append(row)
+    return cols, rows, grid
+
+
+def _curve_figure(by_model: Dict[str, List[Record]], task: str, fig_dir: Path) -> str:
+    from ..results import plots
+
+    plt = plots.plt
+    models = [m for m in sorted(by_model, key=_order) if m.startswith(task + "/")]
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    eps_fine = np.linspace(0, 16 / 255, 161)
+    for i, mid in enumerate(models):
+        recs = by_model[mid]
+        color = plt.get_cmap("tab10").colors[i % 10]
+        enc = mid.partition("/")[2]
+        cert = np.mean([[np.mean(np.maximum(r.metrics["r_lip"], r.metrics["r_ibp"]) >= e) for e in eps_fine]
+                        for r in recs], axis=0)
+        lip = np.mean([[np.mean(np.asarray(r.metrics["r_lip"]) >= e) for e in eps_fine] for r in recs], axis=0)
+        ax.plot(eps_fine * 255, 100 * cert, color=color, lw=2, label=f"{enc}: certified (Lipschitz ∪ IBP)")
+        ax.plot(eps_fine * 255, 100 * lip, color=color, lw=1, ls=":", label=f"{enc}: certified (margin/λ)")
+        grid = _grid_union(recs)
+        emp = [np.mean([min(_robust_at(r, a, e) for a in ATTACK_NAMES) for r in recs]) for e in grid]
+        ax.plot(np.asarray(grid) * 255, 100 * np.asarray(emp), color=color, ls="--", marker="o", ms=3,
+                label=f"{enc}: empirical (worst of 3 attacks)")
+    ax.set_xlabel("ε (ℓ∞, in 1/255)")
+    ax.set_ylabel("accuracy %")
+    ax.set_title(f"δ* task '{task}': certified vs empirical robust accuracy (mean over seeds)", fontsize=9)
+    ax.legend(fontsize=6, loc="upper right")
+    ax.set_ylim(-2, 102)
+    path = fig_dir / f"certified_{task}.png"
+    plots.save(fig, path)
+    return str(path.relative_to(fig_dir.parent.parent))
+
+
+def render_causal(title: str, records: List[Record], out_dir: Path) -> List[Table]:
+    by_model = records_by_model(records)
+    if not by_model:
+        return []
+    fig_dir = Path(out_dir) / "figures" / "causal"
+    r2_cols, r2_rows = _r2_rows(by_model)
+    cols, rows, grid = _delta_rows(by_model)
+    protocols = sorted({r.protocol for v in by_model.values() for r in v})
+    figures = [_curve_figure(by_model, t, fig_dir) for t in sorted({m.partition("/")[0] for m in by_model})]
+    r2_md = ["## R² of every factor (test split; Table 5's layout)", "",
+             "| " + " | ".join(r2_cols) + " |", "|" + "|".join("---" for _ in r2_cols) + "|"]
+    r2_md += ["| " + " | ".join(r) + " |" for r in r2_rows]
+    notes = [
+        f"Protocol: {', '.join(protocols)}. Scenes: 32×32 RGB rendered by `data/scenes.py` (data seed 0); "
+        "regressors trained with one training seed per row seed. δ* task (seed 001 §7.2): the factor is cut into "
+        "three intervals with gaps (θ: [−π/2, −π/4], [−π/8, π/8], [π/4, π/2]; distance: [9, 11.5], [12.75, 15.25], "
+        "[16.5, 19] px); a fixed head splits at the gaps' midpoints; δ* = half the smallest gap.",
+        "λ bound: product of per-layer ℓ∞ operator norms of the task regressor (encoder + readout, factor in its units); "
+        "ε_cert = δ*/λ. Certified accuracy at ε: share of attacked samples whose certified radius (max of margin/λ and "
+        "the IBP radius, box ∩ [0, 1]) is ≥ ε. Attacks on regressor + fixed head: FGSM, APGD-CE (100 steps), APGD-CE-10 "
+        "(10 steps), ℓ∞, one restart. Cells: mean over seeds % [95% interval: Student t over seeds, clamped to "
+        "[0, 100]; Wilson on n samples when one seed]. violations: attack successes below a sample's certified radius "
+        "(summed over seeds, attacks and ε; must be 0).",
+        "Regressor: 'trained head' = the encoder's own head trained to regress every factor (MSE on latents); "
+        "'ridge readout' = a ridge readout of the frozen features fit on the training split.",
+        "", PENDING, ""] + r2_md
+    main = Table("causal", title, cols, rows, notes, figures)
+    r2 = Table("causal_r2", "Causal track: R² of every factor per encoder and readout (seed 001 §7.3, Table 5 layout)",
+               r2_cols, r2_rows, [f"Protocol: {', '.join(protocols)}. Linear = ridge (α = 1e-2 relative), "
+                                  "kernel ridge = RBF, median-heuristic width, α = 1e-2, fit on 2,000 training scenes. "
+                                  "class acc.: ridge readout of the one-hot class, argmax.", "", PENDING])
+    return [main, r2]
