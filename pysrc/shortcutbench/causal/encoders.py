@@ -79,7 +79,8 @@ class Encoder:
     name: str
     description: str
     trained: bool  # True: trained to regress the latents, its head is the task regressor
-    make: Callable[[int, float], Tuple[nn.Sequential, Optional[nn.Linear]]]  # (factors, gain) → (body, head)
+    seeded: bool = True  # False: the same features at every seed (readouts are fit once per task)
+    make: Callable[[int, float], Tuple[nn.Sequential, Optional[nn.Linear]]] = None  # (factors, gain) → (body, head)
 
 
 ENCODERS: Registry[Encoder] = Registry("encoder")
@@ -100,10 +101,10 @@ def _linf_cnn(factors: int, gain: float):
 
 
 for _enc in (
-    Encoder("pixels", "raw pixels (3072)", False, _pixels),
-    Encoder("random_cnn", "the CNN, untrained", False, lambda f, g: (conv_body(), None)),
-    Encoder("supervised_cnn", "the CNN trained to regress every factor", True, _cnn),
-    Encoder("linf_cnn", "the CNN with ℓ∞ operator norms ≤ 1 per layer, head ≤ gain", True, _linf_cnn),
+    Encoder("pixels", "raw pixels (3072)", False, False, _pixels),
+    Encoder("random_cnn", "the CNN, untrained", False, True, lambda f, g: (conv_body(), None)),
+    Encoder("supervised_cnn", "the CNN trained to regress every factor", True, True, _cnn),
+    Encoder("linf_cnn", "the shallow CNN with ℓ∞ operator norms ≤ 1 per layer, head ≤ gain", True, True, _linf_cnn),
 ):
     ENCODERS.register(_enc.name)(_enc)
 

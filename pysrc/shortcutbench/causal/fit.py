@@ -114,12 +114,9 @@ def task_regressor(body: nn.Sequential, weight: torch.Tensor, bias: float, scale
     return nn.Sequential(*body, lin).eval()
 
 
-def regressor_for(fitted: Fitted, train: SceneSet, factor: str, train_features: Optional[torch.Tensor] = None
-                  ) -> Tuple[nn.Sequential, str]:
-    """The task regressor of ``factor`` (in its units): the trained head's row, or else a ridge
-    readout fit on the training features."""
-    from .readouts import fit_ridge
-
+def regressor_for(fitted: Fitted, train: SceneSet, factor: str, readout) -> Tuple[nn.Sequential, str]:
+    """The task regressor of ``factor`` (in its units): the trained head's row, or else the ridge
+    readout (a :class:`~.readouts.LinearReadout` of the latents) fit on the training features."""
     j = train.variant.index(factor)
     f = train.variant.factor(factor)
     scale = 0.5 * (f.high - f.low)
@@ -127,6 +124,4 @@ def regressor_for(fitted: Fitted, train: SceneSet, factor: str, train_features: 
     if fitted.head is not None:
         return task_regressor(fitted.body, fitted.head.weight[j].detach(), float(fitted.head.bias[j].detach()), scale,
                               offset), "trained head"
-    x = features(fitted.body, train) if train_features is None else train_features
-    r = fit_ridge(x, train.latents[:, j:j + 1])
-    return task_regressor(fitted.body, r.weight[:, 0].float(), float(r.bias[0]), scale, offset), "ridge readout"
+    return task_regressor(fitted.body, readout.weight[:, j].float(), float(readout.bias[j]), scale, offset), "ridge readout"
