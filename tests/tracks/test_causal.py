@@ -33,5 +33,5 @@ def test_quick_cut_down_run_writes_tables_without_violations(tmp_path):
         assert m["eps_cert"] == pytest.approx(m["delta_star"] / m["lambda"])
     assert records[1].metrics["lambda"] <= PROTOCOLS["quick"].gain * 3.1416 / 2 + 1e-3
     tables = track.render(records, tmp_path)
-    assert [t.name for t in tables] == ["causal", "causal_r2"]
+    assert [t.name for t in tables] == ["causal", "causal_r2", "causal_findings"]
     assert len(tables[0].rows) == 2 and (tmp_path / "figures" / "causal" / "certified_theta.png").is_file()
