@@ -11,13 +11,16 @@ its own trained head that regresses every factor's latent.
                     4-layer body every row-normalised layer averages the signal away and the
                     constrained net learnt no θ at all (R² ≈ 0 at gain 4 and 16, 3 epochs, 10k scenes).
 
-Self-supervised features (SimCLR, issue #22) join by registering an :class:`Encoder` whose
-``build`` returns their frozen body and no head; the track then reads them with ridge readouts.
+Self-supervised features (SimCLR, issue #22) join by registering an :class:`Encoder` with a
+``pretrained`` hook — (training split, seed) → the frozen feature module, trained however it likes
+on the training scenes without their factors — and no head; the track then reads them with ridge
+readouts, and certifies them when the module is a plain Sequential of layers the certifier knows
+(otherwise λ is reported as unknown and only the attacks run).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -80,7 +83,8 @@ class Encoder:
     description: str
     trained: bool  # True: trained to regress the latents, its head is the task regressor
     seeded: bool = True  # False: the same features at every seed (readouts are fit once per task)
-    make: Callable[[int, float], Tuple[nn.Sequential, Optional[nn.Linear]]] = None  # (factors, gain) → (body, head)
+    make: Optional[Callable[[int, float], Tuple[nn.Sequential, Optional[nn.Linear]]]] = None  # (factors, gain) → (body, head)
+    pretrained: Optional[Callable[[Any, int], nn.Module]] = None  # (train SceneSet, seed) → frozen features
 
 
 ENCODERS: Registry[Encoder] = Registry("encoder")

@@ -33,7 +33,7 @@ class FitConfig:
 @dataclass
 class Fitted:
     name: str
-    body: nn.Sequential
+    body: nn.Module  # an nn.Sequential for every built-in encoder
     head: Optional[nn.Linear]
     info: Dict[str, Any]
 
@@ -52,6 +52,8 @@ def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: boo
     """The encoder ``name`` for ``train``'s variant at ``seed``: loaded when stored with the same
     key, else built (and, when trained, trained and stored)."""
     spec = enc.ENCODERS.get(name)
+    if spec.pretrained is not None:  # features trained elsewhere (e.g. SimCLR, #22): frozen, read by ridge
+        return Fitted(name, spec.pretrained(train, seed).eval(), None, {"trained": "pretrained"})
     nf = train.latents.shape[1]
     body, head = enc.build(name, nf, seed, cfg.gain)
     if not spec.trained:
@@ -105,13 +107,14 @@ def features(body: nn.Module, data: SceneSet, chunk: int = 1024) -> torch.Tensor
                       for i in range(0, len(data), chunk)])
 
 
-def task_regressor(body: nn.Sequential, weight: torch.Tensor, bias: float, scale: float, offset: float) -> nn.Sequential:
+def task_regressor(body: nn.Module, weight: torch.Tensor, bias: float, scale: float, offset: float) -> nn.Sequential:
     """body → one linear output = offset + scale·(w·features + b): the factor in its units."""
     lin = nn.Linear(weight.numel(), 1)
     with torch.no_grad():
         lin.weight.copy_(scale * weight.view(1, -1))
         lin.bias.fill_(offset + scale * bias)
-    return nn.Sequential(*body, lin).eval()
+    layers = list(body) if isinstance(body, nn.Sequential) else [body]  # flat, so the certifier sees every layer
+    return nn.Sequential(*layers, lin).eval()
 
 
 def regressor_for(fitted: Fitted, train: SceneSet, factor: str, readout) -> Tuple[nn.Sequential, str]:
