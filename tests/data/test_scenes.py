@@ -106,3 +106,14 @@ def test_fifty_thousand_images_render():
     """The issue's size (timing lives in benchmarks/; here only that it completes and varies)."""
     s = load_scenes("light", 50000, seed=0, cache=False)
     assert s.images.shape[0] == 50000 and s.images.float().std() > 20
+
+
+def test_data_show_entries_describe_the_factors():
+    from shortcutbench.data import DATASETS
+
+    view = DATASETS.get("scenes_distance")({"n": "4", "seed": "2"}, None)
+    assert view.images.shape == (4, 3, 32, 32) and len(view.captions) == 4
+    text = view.summary()
+    assert "distance: [9, 19] px; latent root" in text and "TN(+0.5·distance" in text
+    with pytest.raises(UsageError):
+        DATASETS.get("scenes_light")({"n": "0"}, None)
