@@ -129,3 +129,33 @@ def _lt(options: Dict[str, str], mnist_dir: Optional[str]) -> DatasetView:
 @DATASETS.register("triangle_square")
 def _triangle_square(options: Dict[str, str], mnist_dir: Optional[str]) -> DatasetView:
     return _toy_view("triangle_square", options)
+
+
+@dataclass(frozen=True)
+class _SceneOptions:
+    n: int = 20
+    seed: int = 0
+
+
+def _scene_view(variant: str, options: Dict[str, str]) -> DatasetView:
+    from .scenes import RESOLUTION, SHAPES, VARIANTS, describe, load_scenes
+
+    opts = config_from_strings(_SceneOptions, options)
+    data = load_scenes(variant, opts.n, opts.seed, "train", cache=False)
+    var = VARIANTS.get(variant)
+    lines = [f"seed 001 §7: procedural scenes, {RESOLUTION}×{RESOLUTION} RGB, classes {list(SHAPES)}, "
+             f"{len(data)} sampled (seed {opts.seed})", "factors (latent in [−1, 1], mapped linearly to the range):"]
+    lines += ["  " + ln for ln in describe(var)]
+    lines.append(f"fingerprint: {data.fingerprint}")
+    key = "distance" if "distance" in [f.name for f in var.factors] else "theta"
+    vals = data.values(key)
+    caps = [f"{SHAPES[int(c)]} {key[:4]}={float(v):.2f}" for c, v in zip(data.labels, vals)]
+    return DatasetView(f"scenes_{variant}", lines, data.float_images(), caps)
+
+
+def _scene_builder(variant: str) -> DatasetBuilder:
+    return lambda options, mnist_dir: _scene_view(variant, options)
+
+
+for _variant in ("light", "distance"):
+    DATASETS.register(f"scenes_{_variant}")(_scene_builder(_variant))
