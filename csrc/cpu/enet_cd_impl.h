@@ -338,7 +338,6 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
         blk.w[i] = si * std::max(pi * (1 - pi), kMinCurv);
         blk.r[i] = si * ((y[i] == c ? 1.0 : 0.0) - pi);
         blk.u[i] = blk.r[i];
-        blk.q[i] = 0;
         wsum += blk.w[i];
       }
       for (int64_t a = 0; a < m; ++a) {
@@ -368,13 +367,9 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
           const double D = tn - t;
           delta[a] += D;
           double* u = blk.u.data();
-          double* q = blk.q.data();
           const double* w = blk.w.data();
 #pragma omp simd
-          for (int64_t i = 0; i < n; ++i) {
-            u[i] -= w[i] * x[i] * D;
-            q[i] += x[i] * D;
-          }
+          for (int64_t i = 0; i < n; ++i) u[i] -= w[i] * x[i] * D;
           dmax = std::max(dmax, v[a] * D * D);
         }
         {  // the unpenalised bias: exact minimiser along it
@@ -382,10 +377,7 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
           for (int64_t i = 0; i < n; ++i) us += blk.u[i];
           const double D = us / wsum;
           db += D;
-          for (int64_t i = 0; i < n; ++i) {
-            blk.u[i] -= blk.w[i] * D;
-            blk.q[i] += D;
-          }
+          for (int64_t i = 0; i < n; ++i) blk.u[i] -= blk.w[i] * D;
           dmax = std::max(dmax, wsum * inv_n * D * D);
         }
         if (dmax < tol) {
@@ -394,6 +386,16 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
         } else {
           full = false;
         }
+      }
+      // the model's step in the logits, q = X_J δ + δ_b, once after the passes (not per update)
+      std::fill(blk.q.begin(), blk.q.end(), db);
+      for (int64_t a = 0; a < m; ++a) {
+        if (delta[a] == 0) continue;
+        const double* x = X + J[a] * n;
+        const double D = delta[a];
+        double* q = blk.q.data();
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) q[i] += x[i] * D;
       }
       // Armijo on F = data loss + this class's penalty along (δ, δ_b) (Tseng & Yun 2009, with
       // their γ = 0): Δ = ∇ᵀD + pen(W + D) − pen(W) ≤ 0 since the CD iterate lowers the model.
