@@ -31,9 +31,16 @@ inline double dot(const double* a, const double* b, int64_t n) {
 }
 
 struct Block {  // per-class working arrays, length n
-  std::vector<double> p, w, r, u, q;
-  explicit Block(int64_t n) : p(n), w(n), r(n), u(n), q(n) {}
+  std::vector<double> p, w, r, u, q, dlse;
+  explicit Block(int64_t n) : p(n), w(n), r(n), u(n), q(n), dlse(n) {}
 };
+
+// σ(z) with one exp and no overflow
+inline double sigmoid(double z) {
+  if (z >= 0) return 1.0 / (1.0 + std::exp(-z));
+  const double e = std::exp(z);
+  return e / (1.0 + e);
+}
 
 
 // Solve A x = g in place (A [k, k] row-major, overwritten) by Gaussian elimination with partial
@@ -63,6 +70,93 @@ inline bool solve_small(std::vector<double>& A, std::vector<double>& g, int64_t 
   return true;
 }
 
+// The penalty's conjugate at the dual point θ, fed G_jc = (Xᵀθ)_jc/n one penalised entry at a
+// time: conj = Σ (|G| − λα)₊² / (2λ(1−α)) for α < 1; for α = 1 the dual point is rescaled by
+// t = min(1, λ / max|G|) instead (objective.duality_gap).
+struct Conjugate {
+  double lam, alpha, gmax = 0, sq = 0;
+  void add(double v) {
+    gmax = std::max(gmax, std::abs(v));
+    const double e = std::max(std::abs(v) - lam * alpha, 0.0);
+    sq += e * e;
+  }
+  double value() const { return alpha < 1 ? sq / (2 * lam * (1 - alpha)) : 0.0; }
+  double scale() const { return alpha < 1 || !(gmax > 0) ? 1.0 : std::min(1.0, lam / gmax); }
+};
+
+inline void write_certificate(double* out, double primal, double dual, double loss, int64_t hits, int64_t n) {
+  out[0] = primal;
+  out[1] = dual;
+  out[2] = primal - dual;
+  out[3] = loss;
+  out[4] = static_cast<double>(hits) / n;
+}
+
+// certificate() for the binomial form (first_class = 1, k = 2, both classes present): the same
+// quantities from z = η_1 − η_0 with one exp per example for the loss and p = σ(z), the optimal
+// bias by Newton on the one free direction (b̂_1 − b̂_0; the k-dim Newton below takes exactly this
+// step, g_1/h with h = (1/n) Σ s p(1 − p), clipped to 2), θ_0 = −θ_1 and G_:0 = −G_:1.
+inline void certificate_binomial(const double* X, const int64_t* y, const double* s, int64_t n, int64_t d,
+                                 const double* W, const double* E, double lam, double alpha, double* G, double* out,
+                                 std::vector<double>& z, std::vector<double>& p) {
+  const double inv_n = 1.0 / n;
+  double loss = 0, sy = 0;
+  int64_t hits = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double zi = E[n + i] - E[i], si = s ? s[i] : 1.0;
+    const bool yi = y[i] == 1;
+    z[i] = zi;
+    hits += (zi > 0) == yi;  // argmax with ties to class 0, as torch.argmax
+    // softplus(z) − [y = 1] z and σ(z) from one exp
+    const double ez = std::exp(-std::abs(zi)), sp = std::max(zi, 0.0) + std::log1p(ez);
+    p[i] = zi >= 0 ? 1.0 / (1.0 + ez) : ez / (1.0 + ez);
+    loss += si * (sp - (yi ? zi : 0.0));
+    sy += yi ? si : 0.0;
+  }
+  loss *= inv_n;
+  const double l1 = lam * alpha, l2 = lam * (1 - alpha);
+  double pen_w = 0;
+  for (int64_t j = 0; j < d; ++j) pen_w += l1 * std::abs(W[d + j]) + 0.5 * l2 * W[d + j] * W[d + j];
+  const double primal = loss + pen_w;
+  double shift = 0, prev_gmax = INFINITY;  // b̂_1 − b̂_0 − (b_1 − b_0)
+  for (int it = 0;; ++it) {
+    if (it > 0)
+      for (int64_t i = 0; i < n; ++i) p[i] = sigmoid(z[i] + shift);
+    double col = 0, h = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double si = s ? s[i] : 1.0;
+      col += si * p[i];
+      h += si * p[i] * (1 - p[i]);
+    }
+    const double gmax = std::abs(col - sy) * inv_n;
+    if (it >= 50 || gmax < 1e-14 || (gmax < 1e-9 && gmax >= prev_gmax) || !std::isfinite(gmax)) break;
+    prev_gmax = gmax;
+    if (!(h > 0)) break;  // every p at 0 or 1: no Newton step (the k-dim solve would be singular)
+    const double step = (col - sy) / h;
+    shift -= step / std::max(1.0, std::abs(step) / 2);
+  }
+  // θ_1 = s (p − [y = 1]) at b̂, G_:1 = Xᵀθ_1/n, G_:0 = −G_:1
+  std::vector<double>& theta = z;
+  for (int64_t i = 0; i < n; ++i) theta[i] = (s ? s[i] : 1.0) * (p[i] - (y[i] == 1 ? 1.0 : 0.0));
+  Conjugate conj{lam, alpha};
+  for (int64_t j = 0; j < d; ++j) {
+    const double v = dot(X + j * n, theta.data(), n) * inv_n;
+    G[2 * j] = -v;
+    G[2 * j + 1] = v;
+    conj.add(v);
+  }
+  const double t = conj.scale();
+  double ent = 0;  // q_1 = [y = 1] + t (p − [y = 1]), q_0 = 1 − q_1
+  for (int64_t i = 0; i < n; ++i) {
+    const double yi = y[i] == 1 ? 1.0 : 0.0, q1 = yi + t * (p[i] - yi), q0 = (1 - yi) + t * ((1 - p[i]) - (1 - yi));
+    double hh = 0;
+    if (q1 > 0) hh -= q1 * std::log(q1);
+    if (q0 > 0) hh -= q0 * std::log(q0);
+    ent += (s ? s[i] : 1.0) * hh;
+  }
+  write_certificate(out, primal, ent * inv_n - conj.value(), loss, hits, n);
+}
+
 // The duality-gap certificate of glm/objective.py (duality_gap, multinomial, no group) at
 // (W, b) with logits E = W X + b; classes below first_class are pinned (W = 0, unpenalised: the
 // k = 2 problem solved as a binomial one). out = {primal, dual, gap, data loss}; grad [d, k]
@@ -73,8 +167,13 @@ inline void certificate(const double* X, const int64_t* y, const double* s, int6
                  const double* W, const double* b, const double* E, double lam, double alpha, int64_t first_class,
                  double* G, double* out) {
   const double inv_n = 1.0 / n;
-  std::vector<double> sy(k, 0.0), lse(n), P(k * n);
+  std::vector<double> sy(k, 0.0), P(k * n);
   for (int64_t i = 0; i < n; ++i) sy[y[i]] += s ? s[i] : 1.0;
+  if (first_class == 1 && k == 2 && sy[0] > 0 && sy[1] > 0) {
+    std::vector<double> z(n);
+    certificate_binomial(X, y, s, n, d, W, E, lam, alpha, G, out, z, P);
+    return;
+  }
   // primal at the given bias
   double loss = 0;
   int64_t hits = 0;
@@ -165,23 +264,16 @@ inline void certificate(const double* X, const int64_t* y, const double* s, int6
   if (s)
     for (int64_t c = 0; c < k; ++c)
       for (int64_t i = 0; i < n; ++i) theta[c * n + i] *= s[i];
-  double gmax = 0, conj = 0;
+  Conjugate conj{lam, alpha};
   for (int64_t j = 0; j < d; ++j) {
     const double* x = X + j * n;
     for (int64_t c = 0; c < k; ++c) {
       const double v = dot(x, theta.data() + c * n, n) * inv_n;
       G[j * k + c] = v;
-      if (c < first_class) continue;
-      gmax = std::max(gmax, std::abs(v));
-      if (alpha < 1) {
-        const double e = std::max(std::abs(v) - l1, 0.0);
-        conj += e * e;
-      }
+      if (c >= first_class) conj.add(v);
     }
   }
-  double t = 1.0;
-  if (alpha < 1) conj /= 2 * lam * (1 - alpha);
-  else if (gmax > 0) t = std::min(1.0, lam / gmax);
+  const double t = conj.scale();
   // dual: (1/n) Σ s_i H(q_i) − conj, q = y + t (p − y) (the rescaled point when α = 1)
   double ent = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -194,17 +286,12 @@ inline void certificate(const double* X, const int64_t* y, const double* s, int6
     }
     ent += (s ? s[i] : 1.0) * h;
   }
-  const double dual = ent * inv_n - conj;
-  out[0] = primal;
-  out[1] = dual;
-  out[2] = primal - dual;
-  out[3] = loss;
-  out[4] = static_cast<double>(hits) * inv_n;
+  write_certificate(out, primal, ent * inv_n - conj.value(), loss, hits, n);
 }
 
 
 struct SweepStats {
-  int64_t sweeps = 0, halvings = 0;
+  int64_t sweeps = 0, halvings = 0, passes = 0;
   double last = 0;
 };
 
@@ -216,12 +303,16 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
   const double l1 = lam * alpha, l2 = lam * (1 - alpha), inv_n = 1.0 / n;
   Block blk(n);
   std::vector<double> lse(n), v(m), delta(m);
-  int64_t sweeps = 0, halvings = 0;
+  int64_t sweeps = 0, halvings = 0, passes = 0;
   double last = 0;
+  // the binomial form (class 0 pinned at η = 0): p = σ(η_1 − η_0), one exp per example and no
+  // log-sum-exp (there is one block per sweep)
+  const bool binomial = first_class == 1 && k == 2;
   while (sweeps < max_sweeps) {
     double change = 0;
     // log-sum-exp of every example's logits, exact at the start of a sweep and updated in O(n)
     // after each class block (the line search's log1p term)
+    if (!binomial) {
     std::fill(lse.begin(), lse.end(), -INFINITY);
     for (int64_t cc = 0; cc < k; ++cc) {
       const double* e = E + cc * n;
@@ -236,17 +327,17 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
       }
       for (int64_t i = 0; i < n; ++i) lse[i] += std::log(acc[i]);
     }
+    }
     for (int64_t c = first_class; c < k; ++c) {
       const double* ec = E + c * n;
       double wsum = 0;
       for (int64_t i = 0; i < n; ++i) {
-        const double pi = std::exp(ec[i] - lse[i]);
+        const double pi = binomial ? sigmoid(ec[i] - E[i]) : std::exp(ec[i] - lse[i]);
         const double si = s ? s[i] : 1.0;
         blk.p[i] = pi;
         blk.w[i] = si * std::max(pi * (1 - pi), kMinCurv);
         blk.r[i] = si * ((y[i] == c ? 1.0 : 0.0) - pi);
         blk.u[i] = blk.r[i];
-        blk.q[i] = 0;
         wsum += blk.w[i];
       }
       for (int64_t a = 0; a < m; ++a) {
@@ -263,6 +354,7 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
       // coordinates only until they settle (glmnet's active-set cycling)
       bool full = true;
       for (int pass = 0; pass < kMaxInnerPasses; ++pass) {
+        ++passes;
         double dmax = 0;
         for (int64_t a = 0; a < m; ++a) {
           if (!full && Wc[J[a]] + delta[a] == 0) continue;
@@ -275,13 +367,9 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
           const double D = tn - t;
           delta[a] += D;
           double* u = blk.u.data();
-          double* q = blk.q.data();
           const double* w = blk.w.data();
 #pragma omp simd
-          for (int64_t i = 0; i < n; ++i) {
-            u[i] -= w[i] * x[i] * D;
-            q[i] += x[i] * D;
-          }
+          for (int64_t i = 0; i < n; ++i) u[i] -= w[i] * x[i] * D;
           dmax = std::max(dmax, v[a] * D * D);
         }
         {  // the unpenalised bias: exact minimiser along it
@@ -289,10 +377,7 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
           for (int64_t i = 0; i < n; ++i) us += blk.u[i];
           const double D = us / wsum;
           db += D;
-          for (int64_t i = 0; i < n; ++i) {
-            blk.u[i] -= blk.w[i] * D;
-            blk.q[i] += D;
-          }
+          for (int64_t i = 0; i < n; ++i) blk.u[i] -= blk.w[i] * D;
           dmax = std::max(dmax, wsum * inv_n * D * D);
         }
         if (dmax < tol) {
@@ -301,6 +386,16 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
         } else {
           full = false;
         }
+      }
+      // the model's step in the logits, q = X_J δ + δ_b, once after the passes (not per update)
+      std::fill(blk.q.begin(), blk.q.end(), db);
+      for (int64_t a = 0; a < m; ++a) {
+        if (delta[a] == 0) continue;
+        const double* x = X + J[a] * n;
+        const double D = delta[a];
+        double* q = blk.q.data();
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) q[i] += x[i] * D;
       }
       // Armijo on F = data loss + this class's penalty along (δ, δ_b) (Tseng & Yun 2009, with
       // their γ = 0): Δ = ∇ᵀD + pen(W + D) − pen(W) ≤ 0 since the CD iterate lowers the model.
@@ -322,7 +417,8 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
         for (int64_t i = 0; i < n; ++i) {
           const double tq = step * blk.q[i];
           const double si = s ? s[i] : 1.0;
-          dl += si * (std::log1p(blk.p[i] * std::expm1(tq)) - (y[i] == c ? tq : 0.0));
+          blk.dlse[i] = std::log1p(blk.p[i] * std::expm1(tq));  // kept: the accepted step's lse update
+          dl += si * (blk.dlse[i] - (y[i] == c ? tq : 0.0));
         }
         double dpt = 0;
         for (int64_t a = 0; a < m; ++a) dpt += dpen(Wc[J[a]], step * delta[a], l1, l2);
@@ -336,11 +432,9 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
       }
       if (step == 0) continue;
       double* e = E + c * n;
-      for (int64_t i = 0; i < n; ++i) {
-        const double tq = step * blk.q[i];
-        e[i] += tq;
-        lse[i] += std::log1p(blk.p[i] * std::expm1(tq));
-      }
+      for (int64_t i = 0; i < n; ++i) e[i] += step * blk.q[i];
+      if (!binomial)
+        for (int64_t i = 0; i < n; ++i) lse[i] += blk.dlse[i];
       for (int64_t a = 0; a < m; ++a) Wc[J[a]] += step * delta[a];
       b[c] += step * db;
       change = std::max(change, step * step * vmax);
@@ -352,6 +446,7 @@ inline SweepStats run_sweeps(const double* X, const int64_t* y, const double* s,
   SweepStats out;
   out.sweeps = sweeps;
   out.halvings = halvings;
+  out.passes = passes;
   out.last = last;
   return out;
 }

@@ -109,3 +109,26 @@ def test_binomial_form_solves_the_two_class_problem(alpha):
     mu = lam * (1 - alpha)
     bound = math.sqrt(2 * max(ref.gap, 1e-16) / mu) + math.sqrt(2 * max(sym.gap, 1e-16) / mu)
     assert float((W - Ws).norm()) <= bound
+
+
+@needs_enet_cd
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("alpha", [0.5, 1.0])
+@pytest.mark.parametrize("bias_gap", [0.0, 9.0])
+def test_binomial_certificate_matches_reference_far_from_the_optimum(weighted, alpha, bias_gap):
+    # the kernel's two-class certificate (one exp per example, 1-d bias Newton) is the symmetric
+    # one of objective.py at any point, also where the bias Newton starts far off and its steps
+    # are clipped (bias_gap 9)
+    X, y, sw = _problem(k=2, weighted=weighted, seed=5)
+    lam = 0.2 * lambda_max(X, y, 2, alpha, "multinomial", sample_weight=sw if weighted else None)
+    g = torch.Generator().manual_seed(6)
+    W = torch.zeros(2, 7, dtype=torch.float64)
+    W[1] = torch.randn(7, generator=g, dtype=torch.float64) * (torch.rand(7, generator=g) < 0.6)
+    b = torch.tensor([0.0, bias_gap], dtype=torch.float64)
+    Xt = X.T.contiguous()
+    sc = (W.clone(), b.clone(), W @ Xt + b[:, None], torch.zeros(7, 2, dtype=torch.float64))
+    sr = tuple(t.clone() for t in sc)
+    out_c = torch.ops.shortcutbench.enet_cd(Xt, y, sw, torch.arange(7), *sc, lam, alpha, 0, 0.0, 1)
+    out_r = enet_cd_reference(Xt, y, sw, torch.arange(7), *sr, lam, alpha, 0, 0.0, 1)
+    torch.testing.assert_close(sc[3], sr[3], rtol=1e-9, atol=1e-12)  # the certificate's gradient
+    torch.testing.assert_close(out_c[3:], out_r[3:], rtol=1e-10, atol=1e-13)  # primal, dual, gap, loss, accuracy

@@ -633,20 +633,24 @@ def _cd_points(lams, Ws, bs, stats, mu, sd, Xs, target, sw, cfg, splits) -> List
     """Points of a CD path (glm/cd.py): weights [L, k, d] and biases [L, k] on the standardised
     features (float64), stats [L, 9] of ``enet_cd_path``; all λ's converted at once."""
     dtype = Xs.dtype
-    W_raw, b_raw = _to_raw(Ws.to(dtype), bs.to(dtype), mu, sd)
     W_std, b_std = Ws.to(dtype), bs.to(dtype)
+    W_raw, b_raw = _to_raw(W_std, b_std, mu, sd)
     nnz = (Ws != 0).sum(2).tolist()
     points = []
-    for t, (lam, row) in enumerate(zip(lams, stats.tolist())):
+    # unbind: one call for the 100 per-λ views (indexing them one by one costs more than the path's
+    # Python side at n = 569)
+    for lam, row, Wr, br, Wt, bt, nz in zip(lams, stats.tolist(), W_raw.unbind(0), b_raw.unbind(0), W_std.unbind(0),
+                                            b_std.unbind(0), nnz):
         sweeps, checks, converged, primal, dual, gap, loss, acc, seconds = row
         if sw is None:  # the kernel's certificate has the train loss and accuracy
             metrics = {"loss_tr": loss, "acc_tr": acc}
         else:
-            metrics = _split_metrics({"tr": _train_split(Xs, target)}, W_std[t], b_std[t], cfg.family)
-        metrics.update(_split_metrics(splits, W_std[t], b_std[t], cfg.family))
-        points.append(PathPoint(lam=float(lam), weight=W_raw[t], bias=b_raw[t], objective=primal, gap=gap,
-                                epochs=int(sweeps), lr=math.nan, nnz_per_class=nnz[t], metrics=metrics, time_s=seconds,
-                                stopped_by="gap" if converged else "max_epochs", weight_std=W_std[t],
+            metrics = _split_metrics({"tr": _train_split(Xs, target)}, Wt, bt, cfg.family)
+        if splits:
+            metrics.update(_split_metrics(splits, Wt, bt, cfg.family))
+        points.append(PathPoint(lam=float(lam), weight=Wr, bias=br, objective=primal, gap=gap,
+                                epochs=int(sweeps), lr=math.nan, nnz_per_class=nz, metrics=metrics, time_s=seconds,
+                                stopped_by="gap" if converged else "max_epochs", weight_std=Wt,
                                 checks=int(checks), solver="cd"))
     return points
 
