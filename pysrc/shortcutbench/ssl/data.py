@@ -93,6 +93,25 @@ def cifar10(mnist_dir: Optional[str] = None, cifar_dir: Optional[str] = None) ->
                    (8 / 255,), 8 / 255)
 
 
+@SSL_DATA.register("toy")
+def toy(mnist_dir: Optional[str] = None, cifar_dir: Optional[str] = None, n: int = 768) -> SslData:
+    """Generated, for tests and smoke runs: 16×16 grayscale, class c = a bright bar at row 2 + c
+    (left or right half at random) on uniform noise; 512 train, 128 val, 128 test."""
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(n) % 10
+    px = torch.randint(0, 96, (n, 1, 16, 16), generator=g, dtype=torch.uint8)
+    left = torch.rand(n, generator=g) < 0.5
+    for i in range(n):
+        cols = slice(1, 8) if left[i] else slice(8, 15)
+        px[i, 0, 2 + int(y[i]), cols] = 255
+    cut = (n * 2 // 3, n * 5 // 6)
+    splits = {"train": CifarSplit(px[:cut[0]], y[:cut[0]]), "val": CifarSplit(px[cut[0]:cut[1]], y[cut[0]:cut[1]]),
+              "test": CifarSplit(px[cut[1]:], y[cut[1]:])}
+    return SslData("toy", splits, hash_config({"toy": n}, n=16), "generated:toy", 1,
+                   Augment(crop="resized", crop_scale=(0.7, 1.0), color_strength=0.5), Augment(crop="pad", pad=1),
+                   (0.1, 0.3), 0.1)
+
+
 def subset(split, n: Optional[int], seed: int = 0):
     """The first ``n`` images of a fixed permutation (all when n is None): (images, labels, colours)."""
     idx = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))

@@ -29,6 +29,7 @@ class PretrainConfig:
     batch_size: int = 256
     train_size: Optional[int] = None  # the first n of a fixed permutation of train; None: all of it
     channels_last: bool = True
+    lr_scale: float = 1.0  # multiplies the method's learning rate (1: the paper's)
 
 
 @dataclass
@@ -63,7 +64,7 @@ def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str =
         model = model.to(memory_format=torch.channels_last)
     params = list(model.parameters()) + list(heads.parameters())
     opt = method.optimizer(params, cfg.batch_size)
-    base_lr = [g["lr"] for g in opt.param_groups]
+    base_lr = [g["lr"] * cfg.lr_scale for g in opt.param_groups]
     order_gen, aug_gen = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 10_000)
 
     def images(idx: torch.Tensor) -> torch.Tensor:
