@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .zoo.command import add_parser as add_zoo
 
     add_zoo(sub)
+    from .ssl.command import add_parser as add_ssl
+
+    add_ssl(sub)
 
     lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
@@ -328,8 +331,14 @@ def cmd_zoo(args) -> int:
     return run(args)
 
 
+def cmd_ssl(args) -> int:
+    from .ssl.command import cmd_ssl as run
+
+    return run(args)
+
+
 COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "explain": cmd_explain,
-            "submit": cmd_submit, "zoo": cmd_zoo}
+            "submit": cmd_submit, "zoo": cmd_zoo, "ssl": cmd_ssl}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

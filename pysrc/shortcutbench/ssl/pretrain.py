@@ -81,7 +81,7 @@ def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str =
     model.train(), heads.train()
     step, t_start = 0, time.perf_counter()
     for epoch in progress(range(cfg.epochs), desc=desc, total=cfg.epochs):
-        t0, losses = time.perf_counter(), []
+        t0, c0, losses = time.perf_counter(), time.process_time(), []
         perm = pool[torch.randperm(len(pool), generator=order_gen)]
         for b in range(steps_per_epoch):
             idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
@@ -94,7 +94,8 @@ def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str =
             losses.append(loss.item())
             step += 1
         history.append({"epoch": epoch + 1, "loss": sum(losses) / max(len(losses), 1),
-                        "first_loss": losses[0] if losses else float("nan"), "seconds": time.perf_counter() - t0})
+                        "first_loss": losses[0] if losses else float("nan"), "seconds": time.perf_counter() - t0,
+                        "cpu_s": time.process_time() - c0, "steps": steps_per_epoch})
     model = model.to(memory_format=torch.contiguous_format).eval()
     return Pretrained(model, history, time.perf_counter() - t_start)
 

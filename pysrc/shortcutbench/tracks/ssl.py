@@ -20,7 +20,8 @@ from ..results.record import Record, make_record
 from ..ssl.data import SSL_DATA, subset
 from ..ssl.evaluate import EvalConfig, robustness, shortcut_probe
 from ..ssl.methods import PRETRAIN_METHODS, create_method
-from ..ssl.pretrain import PretrainConfig, encoder_method, load_or_pretrain
+from ..ssl.catalogue import encoder
+from ..ssl.pretrain import PretrainConfig, encoder_method
 from ..ssl.readout import AdversarialReadoutConfig, ReadoutConfig, ReadoutModel, features, fit_adversarial, fit_linear
 from ..utils.config import split_list
 from .base import TRACKS, RunContext, Track
@@ -119,7 +120,7 @@ class SslTrack(Track):
             spec = create_method(method)
             factor = p.ssl_epoch_factor if spec.self_supervised else 1
             cfg = replace(p.pretrain, epochs=p.pretrain.epochs * factor)
-            enc = load_or_pretrain(method, data, cfg, seed)
+            enc = encoder(method, data, cfg, seed)  # shipped weights where they match, else cache/train
             pre_s = 0.0 if enc.cached else enc.train_time_s
             for readout in spec.readouts:
                 t1 = time.perf_counter()
