@@ -59,3 +59,10 @@ def test_heads_are_sized_as_the_seed():
     assert linears("simclr") == [(512, 2048), (2048, 128)]
     assert linears("simsiam") == [(512, 2048), (2048, 2048), (2048, 512), (512, 2048)]
     assert linears("barlow_twins") == [(512, 2048), (2048, 2048)]
+
+
+def test_too_few_images_for_a_batch_is_a_usage_error(toy):
+    from shortcutbench.errors import UsageError
+
+    with pytest.raises(UsageError, match="at least batch_size = 64"):
+        pretrain("supervised", toy, PretrainConfig(epochs=1, batch_size=64, train_size=32), seed=0)

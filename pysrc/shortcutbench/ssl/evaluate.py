@@ -28,6 +28,7 @@ CHANCE = 0.1
 class EvalConfig:
     n_test: int = 10_000
     eps: Tuple[float, ...] = ()  # empty: the dataset's grid
+    headline_only: bool = False  # only the dataset's headline ε (quick profile)
     apgd_steps: int = 100
     apgd_short_steps: int = 10
     n_targets: int = 9  # standard cascade: APGD-T targets

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 import torch
 import torch.nn as nn
 
+from ..errors import UsageError
 from ..models import create_model
 from ..utils.atomic import atomic_write_bytes, atomic_write_text
 from ..utils.fingerprint import hash_config
@@ -76,6 +77,8 @@ def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str =
         return images(torch.cat(picks))
 
     steps_per_epoch = len(pool) // cfg.batch_size  # last incomplete batch dropped (BatchNorm, negatives)
+    if steps_per_epoch == 0:
+        raise UsageError(f"pre-training needs at least batch_size = {cfg.batch_size} training images, got {len(pool)}")
     total = cfg.epochs * steps_per_epoch
     history: List[Dict[str, float]] = []
     model.train(), heads.train()
