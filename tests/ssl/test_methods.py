@@ -66,3 +66,15 @@ def test_too_few_images_for_a_batch_is_a_usage_error(toy):
 
     with pytest.raises(UsageError, match="at least batch_size = 64"):
         pretrain("supervised", toy, PretrainConfig(epochs=1, batch_size=64, train_size=32), seed=0)
+
+
+def test_batchnorm_statistics_are_the_final_weights():
+    from shortcutbench.ssl.pretrain import recalibrate_batchnorm
+
+    m = create_model("resnet_small", seed=0, in_channels=1)
+    x = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    recalibrate_batchnorm(m, x, batch=16)
+    stem_out = m.stem[0](x)  # what the first BatchNorm normalises
+    assert torch.allclose(m.stem[1].running_mean, stem_out.mean((0, 2, 3)), atol=1e-5)
+    assert torch.allclose(m.stem[1].running_var, stem_out.var((0, 2, 3)), rtol=1e-3)
+    assert m.stem[1].momentum == 0.1
