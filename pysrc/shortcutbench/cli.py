@@ -26,6 +26,9 @@ def _add_common_run_args(p: argparse.ArgumentParser) -> None:
                    help="number of training seeds (default: the profile's; seeds are 0..N-1)")
     p.add_argument("--mnist-dir", default=None, metavar="DIR",
                    help="directory with the four MNIST IDX files (raw or .gz); default: the 5,000 embedded digits")
+    p.add_argument("--cifar-dir", default=None, metavar="DIR",
+                   help="directory with the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); tracks that "
+                        "read CIFAR-10 (invariance, ssl) use it instead of their digits; never downloaded")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                    help=f"where records.sqlite, tables and figures go (default: {DEFAULT_OUT}/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -71,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .zoo.command import add_parser as add_zoo
 
     add_zoo(sub)
+    from .ssl.command import add_parser as add_ssl
+
+    add_ssl(sub)
 
     lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
@@ -188,6 +194,11 @@ def cmd_run(args) -> int:
     from .utils.config import parse_assignments
 
     options = parse_assignments(args.set)  # bad input: one line before anything is created
+    if args.cifar_dir is not None:  # same as --set cifar_dir=DIR, validated before any training
+        from .data.cifar import load_cifar10
+
+        load_cifar10(args.cifar_dir)
+        options["cifar_dir"] = args.cifar_dir
     out = ensure_writable_dir(args.out)
     store = Store.in_dir(out)
     ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out, options=options)
@@ -320,8 +331,14 @@ def cmd_zoo(args) -> int:
     return run(args)
 
 
+def cmd_ssl(args) -> int:
+    from .ssl.command import cmd_ssl as run
+
+    return run(args)
+
+
 COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard, "explain": cmd_explain,
-            "submit": cmd_submit, "zoo": cmd_zoo}
+            "submit": cmd_submit, "zoo": cmd_zoo, "ssl": cmd_ssl}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

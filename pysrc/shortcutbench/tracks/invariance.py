@@ -16,7 +16,7 @@ import torch
 from ..data import ColoredMNISTConfig
 from ..errors import UsageError
 from ..attacks import AttackResult, create_attack
-from ..invariance.cifar import load_cifar10
+from ..data.cifar import load_cifar10
 from ..invariance.ccat import robust_error, robust_error_at, tpr_threshold
 from ..invariance.distances import distance, success_curve
 from ..invariance.equiconfidence import path_percentiles

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from shortcutbench.errors import UsageError
-from shortcutbench.invariance.cifar import RECORD, load_cifar10, read_batch
+from shortcutbench.data.cifar import RECORD, load_cifar10, read_batch
 
 
 def _write(path, labels, seed):
@@ -38,3 +38,12 @@ def test_rejects_bad_files(tmp_path):
         read_batch(tmp_path / "data_batch_1.bin")
     with pytest.raises(UsageError, match="not found"):
         load_cifar10(str(tmp_path / "nope"))
+
+
+def test_cli_cifar_dir_is_validated_before_any_work(capsys, tmp_path):
+    from shortcutbench.cli import main
+
+    assert main(["run", "invariance", "--cifar-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "CIFAR-10 directory not found" in err[0]
+    assert not (tmp_path / "out").exists()

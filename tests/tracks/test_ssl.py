@@ -1,0 +1,66 @@
+"""The ssl track end to end on the generated toy data: records per method × readout, tables."""
+import pytest
+
+from shortcutbench.errors import UsageError
+from shortcutbench.ssl.evaluate import EvalConfig
+from shortcutbench.ssl.pretrain import PretrainConfig
+from shortcutbench.ssl.readout import AdversarialReadoutConfig
+from shortcutbench.tracks import RunContext
+from shortcutbench.tracks import ssl as track
+
+TINY = track.SslProtocol("ssl.test", seeds=2, pretrain=PretrainConfig(epochs=1, batch_size=64, train_size=128),
+                         readout_train_size=256, adversarial=AdversarialReadoutConfig(lrs=(1e-4, 1e-3), epochs=1,
+                                                                                      batch_size=64, attack_steps=2),
+                         adversarial_train_size=64, val_size=32,
+                         eval=EvalConfig(n_test=48, apgd_steps=5, apgd_short_steps=2, n_targets=1, square_queries=10),
+                         probe_per_half=100)
+
+
+def test_ssl_track_records_and_tables(monkeypatch, tmp_path):
+    monkeypatch.setitem(track.PROTOCOLS, "quick", TINY)
+    ctx = RunContext(profile="quick", options={"datasets": "toy", "methods": "supervised,linear_separated_supervised,simclr"})
+    t = track.SslTrack()
+    records = list(t.run(ctx))
+    ids = sorted({r.model_id for r in records})
+    assert ids == ["resnet_small.linear_separated_supervised.adversarial.toy",
+                   "resnet_small.linear_separated_supervised.standard.toy", "resnet_small.simclr.adversarial.toy",
+                   "resnet_small.simclr.standard.toy", "resnet_small.supervised.joint.toy"]
+    assert len(records) == 2 * len(ids)  # two seeds
+    for r in records:
+        assert set(r.metrics["robust"]) == {"0.1", "0.3"} and r.metrics["n"] == 48
+    tables = {tb.name: tb for tb in t.render(records, tmp_path)}
+    assert set(tables) == {"ssl_toy", "ssl_toy_eps", "ssl_findings"}
+    main = tables["ssl_toy"]
+    assert [row[:3] for row in main.rows][0] == ["supervised", "joint", "2"]
+    assert len(main.rows) == 5 and "[" in main.rows[0][3]  # intervals
+    assert all(row[-1] in {"holds", "refuted", "inconclusive", "not judged"} for row in tables["ssl_findings"].rows)
+
+
+def test_bad_options_are_one_line_errors():
+    t = track.SslTrack()
+    with pytest.raises(UsageError, match="no option"):
+        t.protocol_for(RunContext(options={"colour": "1"}))
+    with pytest.raises(UsageError, match="unknown ssl method"):
+        t.protocol_for(RunContext(options={"methods": "simclr,mocov3"}))
+    with pytest.raises(UsageError, match="--cifar-dir"):
+        list(t.run(RunContext(options={"datasets": "cifar10"})))
+
+
+def test_findings_leave_out_chance_level_models_and_follow_the_intervals():
+    from shortcutbench.results.record import make_record
+    from shortcutbench.tracks.ssl_render import findings_table
+
+    def rec(method, readout, clean, fgsm, apgd):
+        robust = {"0.1": {"fgsm": fgsm, "apgd_ce": apgd, "apgd_ce10": apgd, "standard": apgd}}
+        m = {"method": method, "readout": readout, "dataset": "digits", "n": 1000, "clean": clean,
+             "headline_eps": 0.1, "robust": robust}
+        return make_record("ssl", f"a.{method}.{readout}.digits", 0, "full", "p", m, {}, "fp", 0.0)
+
+    groups = {"digits": {r.model_id: [r] for r in (
+        rec("supervised", "joint", 990, 600, 300), rec("simclr", "standard", 980, 400, 20),
+        rec("simsiam", "standard", 90, 50, 0), rec("barlow_twins", "adversarial", 970, 500, 30))}}
+    rows = {row[1][:20]: row for row in findings_table(groups).rows}
+    assert rows["(models left out: cl"][2] == "simsiam/standard"  # 9 % clean: not above chance
+    assert rows["SSL encoders are no "][3] == "holds"  # 2.0 % [1.3, 3.1] below 30 % [27.2, 32.9]
+    assert rows["FGSM overestimates r"][3] == "holds"
+    assert rows["adversarial readouts"][3] == "holds"  # 3.0 % [2.1, 4.3] below 10 %
