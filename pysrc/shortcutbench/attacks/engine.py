@@ -53,15 +53,14 @@ def apgd_checkpoints(n_iter: int) -> List[int]:
 def random_start(x: torch.Tensor, eps: torch.Tensor, l2: bool, gen: torch.Generator, uniform_box: bool) -> torch.Tensor:
     """ℓ∞: U(−ε, ε) per pixel (Madry PGD) or ε·t/‖t‖∞, t ~ U[−1, 1] (APGD); ℓ2: ε·n/‖n‖₂, n ~ N(0, I)
     (APGD). Noise is drawn for the whole batch on CPU, so it never depends on the active set."""
-    shape = (x.shape[0], -1)
     e = eps.view(-1, *[1] * (x.dim() - 1))
     if l2:
         n = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
-        d = n / (n.reshape(shape).norm(dim=1).view_as(e) + 1e-12) * e
+        d = n / (n.flatten(1).norm(dim=1).view_as(e) + 1e-12) * e  # flatten: also for an empty batch
     else:
         t = (2 * torch.rand(x.shape, generator=gen, dtype=x.dtype) - 1).to(x.device)
         if not uniform_box:
-            t = t / t.reshape(shape).abs().amax(dim=1).view_as(e).clamp_min(1e-12)
+            t = t / t.flatten(1).abs().amax(dim=1).view_as(e).clamp_min(1e-12)
         d = e * t
     return (x + d).clamp(0.0, 1.0)
 
