@@ -79,8 +79,9 @@ def test_opcheck_in_full(op, device):
     case = CASES[op]("contiguous", device)
     args = list(case.args)
     args[case.grad_arg] = args[case.grad_arg].detach().clone().requires_grad_(True)
-    # default test_utils: test_schema, test_autograd_registration, test_faketensor, test_aot_dispatch_dynamic
-    torch.library.opcheck(getattr(torch.ops.shortcutbench, op).default, tuple(args))
+    utils = [u for u in ("test_schema", "test_autograd_registration", "test_faketensor", "test_aot_dispatch_dynamic")
+             if u not in case.opcheck_skip]
+    torch.library.opcheck(getattr(torch.ops.shortcutbench, op).default, tuple(args), test_utils=utils)
 
 
 @pytest.mark.parametrize("op", OPS)
