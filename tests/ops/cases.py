@@ -64,8 +64,7 @@ def lt_extended(layout, device):
     B = 0 if layout == "empty" else 2
     bases = torch.rand(B, 5, 5, generator=g)
     labels = torch.tensor([0, 1])[:B]
-    pixels = torch.stack([torch.randperm(25, generator=g)[:3] for _ in range(B)]) if B else torch.zeros(0, 3,
-                                                                                                        dtype=torch.long)
+    pixels = torch.stack([torch.randperm(25, generator=g)[:3] for _ in range(2)])[:B]  # distinct per row
     offsets = (torch.rand(B, 3, 2, generator=g) - 0.5) * 0.8
     weight, bias = torch.randn(2, 3, 3, generator=g), torch.randn(2, generator=g)
     stop = B * 2 ** 3
@@ -99,9 +98,10 @@ def saga_enet(layout, device):
     X = torch.randn(n, d, generator=g, dtype=torch.float64)
     target = torch.randint(0, k, (n,), generator=g)
     order = torch.randperm(n, generator=g)[: 0 if layout == "empty" else n]
-    z = lambda *s: torch.zeros(*s, dtype=torch.float64) + 0.01 * torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
-    args = (X, target, torch.rand(n, generator=g, dtype=torch.float64), order, z(k, d), z(k), torch.zeros(n, k,
-            dtype=torch.float64), torch.zeros(k, d, dtype=torch.float64), torch.zeros(k, dtype=torch.float64), 0.05,
+    small = lambda *s: 0.01 * torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    zeros = lambda *s: torch.zeros(*s, dtype=torch.float64)  # noqa: E731
+    args = (X, target, torch.rand(n, generator=g, dtype=torch.float64), order, small(k, d), small(k), zeros(n, k),
+            zeros(k, d), zeros(k), 0.05,
             0.05, 0.5, 8, "multinomial", False, n, -1.0)
     return Case(_layout(args, layout, device), grad_arg=0, tol=dict(rtol=1e-9, atol=1e-11))
 
