@@ -37,16 +37,20 @@ CLEAN = {}
 
 @pytest.fixture(scope="module")
 def data():
-    return colored_mnist()
+    from shortcutbench.zoo.catalogue import SEED_DATA
+
+    return colored_mnist(None, SEED_DATA)
 
 
 def _model(data, method):
-    """The full-profile zoo entry of ``method`` (seed 0), the one the attack track evaluates."""
-    from shortcutbench.tracks import shortcut
-    from shortcutbench.tracks.attack import model_specs
+    """The shipped zoo model of ``method`` (seed 0), the one the attack track evaluates."""
+    from shortcutbench.zoo.catalogue import model_name
+    from shortcutbench.zoo.shipped import is_shipped, load_shipped_model
 
-    (spec,) = model_specs("full", [0], (method,))
-    return shortcut.load_zoo_entry(spec, data, desc="bench").model.eval()
+    name = model_name(method)
+    if not is_shipped(name, 0):
+        pytest.skip(f"{name} seed 0 is not shipped yet (shortcutbench zoo train --only {name} --seeds 1)")
+    return load_shipped_model(name, 0)[0]
 
 
 @pytest.fixture(scope="module")

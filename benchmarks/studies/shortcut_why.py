@@ -28,8 +28,8 @@ from shortcutbench.data import ColoredMNISTConfig
 from shortcutbench.metrics import accuracy, predict_logits
 from shortcutbench.models import create_model
 from shortcutbench.tracks.common import colored_mnist
-from shortcutbench.tracks.shortcut import PROTOCOLS, epoch_evaluator, method_train_config
-from shortcutbench.train import METHODS as METHODS_REGISTRY, fit
+from shortcutbench.train import METHODS as METHODS_REGISTRY, TrainConfig, fit
+from shortcutbench.zoo.evaluator import epoch_evaluator
 
 METHODS = ("erm_adam", "dann_fixa", "saliency_bg", "saliency_stroke")
 EPOCHS = {"erm_adam": 15}  # the others keep their seed schedule
@@ -55,8 +55,8 @@ def main() -> None:
                     help="s > 1: s× the epochs, every per-epoch schedule (λ) stretched s× (more steps)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    protocol = PROTOCOLS["full"]
-    data = colored_mnist(None, replace(protocol.data, rho=args.rho))
+    # the embedded digits (3,200 train) with the schedules of the old trained-here protocol
+    data = colored_mnist(None, ColoredMNISTConfig(rho=args.rho))
     train = data["train"]
     aligned, conflicting = train.take(train.aligned, "train_aligned"), train.take(~train.aligned, "train_conf")
     # P(dominant | colour): what an adversary reading colour only can know about d
@@ -76,7 +76,7 @@ def main() -> None:
         return out
 
     for method in args.methods:
-        cfg = method_train_config(protocol, method)
+        cfg = getattr(METHODS_REGISTRY.get(method), "default_train", None) or TrainConfig()
         if method in EPOCHS:
             cfg = replace(cfg, epochs=EPOCHS[method])
         name = method

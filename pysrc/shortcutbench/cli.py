@@ -114,8 +114,8 @@ def _add_submit_parser(sub) -> None:
                    help="score a code submission as code (in the sandbox) without trying torch.export first")
     s.add_argument("--validate-only", action="store_true", help="run the checks, print them, evaluate nothing")
     _add_trust_code_arg(s)
-    s.add_argument("--export-zoo", default=None, metavar="ARCH.METHOD",
-                   help="write the zoo model ARCH.METHOD (e.g. lazy_cnn.erm) as a submission into DIR")
+    s.add_argument("--export-zoo", default=None, metavar="MODEL",
+                   help="write the shipped zoo model MODEL (e.g. lazy_cnn.erm; see: shortcutbench zoo list) as a submission into DIR")
     s.add_argument("--seed", type=int, default=0, help="training seed of the zoo model for --export-zoo (default 0)")
     _add_distributed_arg(s)
 

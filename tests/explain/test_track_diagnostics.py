@@ -31,9 +31,11 @@ def test_pipeline_to_tables(tmp_path):
     assert abs(metrics["attribution"]["constant"]["ratio_aligned"] - 1.0) < 1e-6
     tc = metrics["two_case"]
     assert tc["aligned"]["colour"] == 0 and tc["conflicting"]["colour"] == 1 and tc["aligned"]["digit"] == 0
-    records = [make_record("diagnostics", "lazy_cnn.erm", s, "quick", "diagnostics.test",
-                           metrics, {"protocol": asdict(DiagnosticsProtocol("diagnostics.test", TINY)),
-                                     "shortcut_protocol": "x"}, "fp", 0.0) for s in (0, 1)]
+    from shortcutbench.tracks.diagnostics import PROTOCOLS
+
+    records = [make_record("diagnostics", "lazy_cnn.erm", s, "quick", PROTOCOLS["quick"].name,
+                           metrics, {"protocol": asdict(DiagnosticsProtocol("diagnostics.test", TINY))}, "fp", 0.0)
+               for s in (0, 1)]
     tables = DiagnosticsTrack().render(records, tmp_path)
     assert [t.name for t in tables] == ["diagnostics_summary", "diagnostics", "diagnostics_selectivity",
                                         "diagnostics_randomisation"]

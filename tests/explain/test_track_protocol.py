@@ -1,38 +1,46 @@
-"""The diagnostics track's choice of zoo models: every shortcut method, seeds per the named setting."""
+"""The diagnostics track's choice of shipped zoo models: the shortcut board, seeds per the named setting."""
 import pytest
 
 from shortcutbench.errors import UsageError
-from shortcutbench.tracks import RunContext, shortcut
-from shortcutbench.tracks.diagnostics import PROTOCOLS, run_protocol, run_specs
+from shortcutbench.tracks import RunContext
+from shortcutbench.tracks.diagnostics import BASELINE, PROTOCOLS, run_pairs, run_protocol
+from shortcutbench.zoo import catalogue, select
+
+
+@pytest.fixture
+def all_shipped(monkeypatch):
+    """Every catalogue model counts as shipped: the choice, not today's weights, is under test."""
+    monkeypatch.setattr(select, "is_shipped", lambda name, seed, root=None: True)
 
 
 def _ids(ctx):
-    return [(s.model_id, s.seed) for s in run_specs(ctx, run_protocol(ctx), shortcut.PROTOCOLS[ctx.profile])]
+    return run_pairs(ctx, run_protocol(ctx))
 
 
-def test_full_covers_every_shortcut_method_with_erm_at_every_seed():
-    ctx = RunContext(profile="full")
-    ids = _ids(ctx)
-    sc = shortcut.PROTOCOLS["full"]
-    k = PROTOCOLS["full"].mitigation_seeds
-    assert {m for m, _ in ids} == {f"lazy_cnn.{m}" for m in sc.methods}  # joined on the shortcut track's ids
-    assert sorted(s for m, s in ids if m == "lazy_cnn.erm") == list(range(sc.seeds))
-    for m in sc.methods:
-        if m != "erm":
-            assert sorted(s for mm, s in ids if mm == f"lazy_cnn.{m}") == list(range(k))
-    assert len(ids) == len(set(ids)) == sc.seeds + (len(sc.methods) - 1) * k
-    # seed-major: every method's seed 0 comes before any seed 1
+def test_full_covers_the_shortcut_board_with_erm_at_every_seed(all_shipped):
+    ids = _ids(RunContext(profile="full"))
+    board = catalogue.board_models(("main",))
+    k, seeds = PROTOCOLS["full"].mitigation_seeds, PROTOCOLS["full"].seeds
+    assert {m for m, _ in ids} == set(board) and BASELINE in board  # the shortcut track's model names
+    assert not any(catalogue.shipped_names()[m][0].group == "defence" for m, _ in ids)
+    assert sorted(s for m, s in ids if m == BASELINE) == list(range(seeds))
+    for m in board:
+        if m != BASELINE:
+            assert sorted(s for mm, s in ids if mm == m) == list(range(k))
+    assert len(ids) == len(set(ids)) == seeds + (len(board) - 1) * k
+    # seed-major: every model's seed 0 comes before any seed 1
     assert max(i for i, (_, s) in enumerate(ids) if s == 0) < min(i for i, (_, s) in enumerate(ids) if s == 1)
 
 
-def test_specs_are_the_shortcut_tracks_zoo_entries():
-    ctx = RunContext(profile="quick", options={"methods": "erm,cf_invar"})
-    specs = run_specs(ctx, run_protocol(ctx), shortcut.PROTOCOLS["quick"])
-    assert specs == [shortcut.zoo_spec(shortcut.PROTOCOLS["quick"], m, 0) for m in ("erm", "cf_invar")]
+def test_models_option_and_unshipped_models_are_skipped_with_a_note(monkeypatch, capsys):
+    monkeypatch.setattr(select, "is_shipped", lambda name, seed, root=None: name != "lazy_cnn.cf_invar")
+    ctx = RunContext(profile="quick", options={"models": "lazy_cnn.erm,lazy_cnn.cf_invar"})
+    assert _ids(ctx) == [("lazy_cnn.erm", 0)]
+    assert "lazy_cnn.cf_invar/seed0" in capsys.readouterr().err
 
 
-def test_mitigation_seeds_override_is_recorded_in_the_protocol():
-    ctx = RunContext(profile="full", seeds=3, options={"methods": "erm,jtt", "mitigation_seeds": "2"})
+def test_mitigation_seeds_override_is_recorded_in_the_protocol(all_shipped):
+    ctx = RunContext(profile="full", seeds=3, options={"models": "lazy_cnn.erm,lazy_cnn.jtt", "mitigation_seeds": "2"})
     assert run_protocol(ctx).mitigation_seeds == 2
     assert _ids(ctx) == [("lazy_cnn.erm", 0), ("lazy_cnn.jtt", 0), ("lazy_cnn.erm", 1), ("lazy_cnn.jtt", 1),
                          ("lazy_cnn.erm", 2)]
@@ -42,3 +50,8 @@ def test_mitigation_seeds_override_is_recorded_in_the_protocol():
 def test_bad_mitigation_seeds_is_a_usage_error(bad):
     with pytest.raises(UsageError, match="mitigation_seeds"):
         run_protocol(RunContext(profile="full", options={"mitigation_seeds": bad}))
+
+
+def test_unknown_model_pattern_is_a_usage_error():
+    with pytest.raises(UsageError, match="nope"):
+        _ids(RunContext(options={"models": "nope"}))

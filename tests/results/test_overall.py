@@ -1,32 +1,22 @@
 """The overall table reads each track's headline through Track.headline and ranks by the rule."""
-import pytest
 
 from shortcutbench.results.overall import _labels, overall_rows, overall_table
 from shortcutbench.results.record import make_record
-from shortcutbench.tracks.shortcut import ShortcutTrack
 
 
-@pytest.fixture(autouse=True)
-def shortcut_ranked(monkeypatch, request):
-    """The ranking rule is tested with the shortcut track as a third headline track (it is kept
-    out of the real overall table until the other tracks evaluate the shipped zoo)."""
-    if "real_shortcut" not in request.keywords:
-        monkeypatch.setattr(ShortcutTrack, "in_overall", lambda self, record: True)
-
-
-def _attack(model, acc_easy_01, seed=0):
+def _attack(model, acc_easy_01, seed=0, protocol="attack.full.v3"):
     robust = [{"split": s, "norm": "linf", "eps": e, "attack": a, "acc": acc_easy_01 if (s, e, a) == ("easy", 0.1, "standard") else 0.5,
                "clean": 1.0} for s in ("hard", "easy") for e in (0.05, 0.1) for a in ("fgsm", "standard")]
-    return make_record("attack", model, seed, "full", "attack.full.v1", {"robust": robust}, {}, "fp", 0.0)
+    return make_record("attack", model, seed, "full", protocol, {"robust": robust}, {}, "fp", 0.0)
 
 
 def _invariance(model, success):
-    return make_record("invariance", model, 0, "full", "invariance.full.v1", {"halfspace": {"success": success}},
+    return make_record("invariance", model, 0, "full", "invariance.full.v3", {"halfspace": {"success": success}},
                        {"protocol": {"projections": ["halfspace"]}}, "fp", 0.0)
 
 
 def _shortcut(model, hard):
-    return make_record("shortcut", model, 0, "full", "shortcut.full.v2", {"hard_acc": hard}, {}, "fp", 0.0)
+    return make_record("shortcut", model, 0, "full", "shortcut.full.v4", {"hard_acc": hard}, {}, "fp", 0.0)
 
 
 def test_headline_per_track_and_ranking():
@@ -44,7 +34,7 @@ def test_headline_per_track_and_ranking():
 
 
 def test_missing_headline_value_is_not_zero():
-    recs = [make_record("attack", "a", 0, "full", "attack.x", {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
+    recs = [make_record("attack", "a", 0, "full", "attack.full.v3", {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
             _attack("b", 0.1), _shortcut("b", 0.3)]
     rows = {r["model"]: r for r in overall_rows(recs)}
     assert rows["a"]["tracks"]["attack"]["headline"] is None and rows["a"]["covered"] == 1
@@ -61,7 +51,7 @@ def test_notes_document_every_headline():
 
 def test_labels_from_records_else_from_the_zoo_method():
     recs = [_attack("lazy_cnn.pgd_at", 0.9), _attack("lazy_cnn.dfr", 0.1), _attack("lt/ext-full", 0.1),
-            _attack("lazy_cnn.erm", 0.4), make_record("shortcut", "lazy_cnn.erm", 0, "full", "s", {"hard_acc": 0.1,
+            _attack("lazy_cnn.erm", 0.4), make_record("shortcut", "lazy_cnn.erm", 0, "full", "shortcut.full.v4", {"hard_acc": 0.1,
             "uses_group_labels": True, "uses_color_labels": False}, {}, "fp", 0.0)]  # the record's declaration wins
     table = overall_table(recs)
     col = table.columns.index("labels used")
@@ -79,8 +69,9 @@ def test_labels_ignore_records_that_declare_nothing():
     assert _labels([rec("shortcut", uses_group_labels=False, uses_color_labels=False)]) == "none"
 
 
-@pytest.mark.real_shortcut
-def test_shortcut_records_stay_out_of_the_overall_table_for_now():
-    rows = {r["model"]: r for r in overall_rows([_attack("a", 0.4), _invariance("a", 0.9), _shortcut("a", 0.2)])}
-    assert set(rows["a"]["tracks"]) == {"attack", "invariance"} and rows["a"]["complete"]
-    assert abs(rows["a"]["score"] - (0.4 + 0.1) / 2) < 1e-12
+def test_records_of_an_older_preset_are_not_ranked():
+    """attack.full.v2 scored other models under the same names (the embedded-data zoo)."""
+    recs = [_attack("a", 0.4, protocol="attack.full.v2"), _invariance("a", 0.9), _shortcut("a", 0.2)]
+    rows = {r["model"]: r for r in overall_rows(recs)}
+    assert set(rows["a"]["tracks"]) == {"invariance", "shortcut"}
+    assert abs(rows["a"]["score"] - (0.1 + 0.2) / 2) < 1e-12

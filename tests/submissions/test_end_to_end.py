@@ -25,12 +25,12 @@ NOT_EVALUATED = {"history", "train_time_s", "epochs", "method", "rho", "sweep", 
 TIMINGS = {"seconds", "time_s"}  # wall clock of a measurement, not a measured value
 LABELS = {"uses_group_labels", "uses_color_labels"}  # declared by the card, stored with every submission record
 # The quick presets, shrunk where a track allows it (TRACK.key: that track only), and the same
-# options for the zoo runs and the submission: ERM is the only zoo model evaluated (the shortcut
-# track: one shipped control, lazy_cnn.erm_adam.e4; attack's 7→3
+# options for the zoo runs and the submission: the shipped lazy_cnn.erm is the only zoo model
+# evaluated (attack's 7→3
 # reference images still come from the protocol's frozen compared set; invariance's defences), the
 # attack grid is one ℓ∞ and one ℓ2 radius on 20 images a split.
-SETS = ["shortcut.models=lazy_cnn.erm_adam.e4", "attack.models=erm", "attack.n_per_split=20",
-        "attack.linf_eps=0.1", "attack.l2_eps=1.0", "attack.n_min_eps=3", "invariance.models=erm"]
+SETS = ["shortcut.models=lazy_cnn.erm", "attack.models=lazy_cnn.erm", "attack.n_per_split=20",
+        "attack.linf_eps=0.1", "attack.l2_eps=1.0", "attack.n_min_eps=3", "invariance.models=lazy_cnn.erm"]
 # every built-in track that accepts submissions (other test modules register dummy tracks in this
 # process, which the submission's worker subprocess does not know)
 TRACKS = [n for n in select_tracks(["all"]) if REGISTRY.get(n).__module__.startswith("shortcutbench.")]
@@ -66,22 +66,21 @@ def test_every_submission_track_runs():
     assert {"shortcut", "attack", "invariance"} <= set(TRACKS)
 
 
-# The shortcut track scores the shipped full-MNIST zoo; the other tracks still evaluate the older
-# zoo trained on the embedded digits, whose lazy_cnn.erm is the exported example.
-LEGACY_ZOO_TRACKS = [t for t in TRACKS if t != "shortcut"]
+# Every track scores the shipped zoo; the shortcut track's records carry training facts besides.
+NON_SHORTCUT_TRACKS = [t for t in TRACKS if t != "shortcut"]
 
 
 def test_shortcut_scores_the_submission_like_the_shipped_zoo(board):
     recs = {r.model_id: r for r in Store.in_dir(board).query("shortcut")}
-    assert set(recs) == {"lazy_cnn.erm_adam.e4", SUB}
-    zoo, sub = recs["lazy_cnn.erm_adam.e4"], recs[SUB]
+    assert set(recs) == {ZOO, SUB}
+    zoo, sub = recs[ZOO], recs[SUB]
     assert (zoo.protocol, zoo.data_fingerprint, zoo.profile) == (sub.protocol, sub.data_fingerprint, sub.profile)
     assert len(sub.metrics["hard_correct_per_digit"]) == len(zoo.metrics["hard_correct_per_digit"]) == 1000
     shortcut = _rows(board / "shortcut.csv")
     assert shortcut[SUB]["verdict"] == "submission" and shortcut[SUB]["optimiser"] == "submitted"
 
 
-@pytest.mark.parametrize("track", LEGACY_ZOO_TRACKS)
+@pytest.mark.parametrize("track", NON_SHORTCUT_TRACKS)
 def test_exported_zoo_model_gets_the_zoo_numbers(board, track):
     recs = {r.model_id: r for r in Store.in_dir(board).query(track)}
     assert set(recs) == {ZOO, SUB}, track
@@ -121,12 +120,12 @@ def test_example_on_every_table_with_the_same_numbers(board):
         assert _cells(rows, SUB) and _cells(rows, SUB) == _cells(rows, ZOO), name
     overall = _rows(board / "overall.csv")
     heads = [c for c in overall[ZOO] if ": " in c]
-    assert heads == ["attack: standard robust acc, easy, linf 0.1", "invariance: 1 - NSPGD success"]
+    assert heads == ["attack: standard robust acc, easy, linf 0.1", "invariance: 1 - NSPGD success", "shortcut: hard_acc"]
     for col in heads + ["score", "rank", "protocols", "labels used"]:
         assert overall[SUB][col] == overall[ZOO][col], col  # equal merit, equal rank
     assert "partial" not in overall[ZOO]["score"] and overall[ZOO]["rank"] == "1"
     assert overall[SUB]["kind"] == "verified: safetensors" and overall[SUB]["sanity checks"] == "passed"
-    assert overall[ZOO]["protocols"] == "attack.quick.v2 (1 seed); invariance.quick.v2 (1 seed)"
+    assert overall[ZOO]["protocols"] == "attack.quick.v3 (1 seed); invariance.quick.v3 (1 seed); shortcut.quick.v3 (1 seed)"
     site = (board / "site" / "index.html").read_text()
     assert f"models/{SUB}.html" in site and (board / "site" / "models" / f"{SUB}.html").is_file()
     for track in TRACKS:
@@ -179,7 +178,7 @@ def test_tables_render_and_sort(server, board):
     assert [r[1] for r in desc] == sorted((r[1] for r in asc), reverse=True)
     assert 'data-sorted="1:desc"' in desc_dom and 'aria-sort="descending"' in desc_dom
     track = _dom(f"{server}/track-shortcut.html#sort=t-shortcut:4:asc")
-    assert {r[0] for r in _table(track, "t-shortcut")} == {"erm_adam.e4", SUB}
+    assert {r[0] for r in _table(track, "t-shortcut")} == {"erm", SUB}
 
 
 def test_every_figure_loads(server, board):

@@ -6,13 +6,18 @@ import torch
 from shortcutbench.models import create_model
 from shortcutbench.results.record import make_record
 from shortcutbench.tracks import TRACKS, RunContext
-from shortcutbench.tracks.attack import (SEED_COMPARED, AttackProtocol, fair_selection, min_eps_study, model_specs,
-                                         robustness, subset)
+import pytest
+
+from shortcutbench.data import ColoredMNISTConfig
+from shortcutbench.errors import UsageError
+from shortcutbench.tracks.attack import (SEED_COMPARED, AttackProtocol, fair_selection, min_eps_study, model_names,
+                                         protocol_for, robustness, subset)
 from shortcutbench.tracks.common import colored_mnist
+from shortcutbench.zoo import catalogue
 
 TINY = AttackProtocol("attack.test", n_per_split=10, linf_eps=(0.05, 0.3), l2_eps=(1.0,), pgd_steps=3, apgd_steps=4,
                       n_targets=2, square_queries=5, n_min_eps=3, min_eps_restarts=1, min_eps_steps=3,
-                      select_conf=0.0)
+                      select_conf=0.0, data=ColoredMNISTConfig())
 
 
 def test_subset_is_fixed_and_stratified():
@@ -22,13 +27,11 @@ def test_subset_is_fixed_and_stratified():
     assert set(data["hard"].digit[idx].tolist()) == set(range(10))
 
 
-def test_specs_train_at_models_longer_and_share_the_shortcut_entries():
-    from shortcutbench.tracks import shortcut
-
-    specs = {s.method: s for s in model_specs("full", [0], ("erm", "cf_invar", "pgd_at"))}
-    assert specs["erm"] == shortcut.zoo_spec(shortcut.PROTOCOLS["full"], "erm", 0)
-    assert specs["cf_invar"] == shortcut.zoo_spec(shortcut.PROTOCOLS["full"], "cf_invar", 0)
-    assert specs["pgd_at"].train.epochs == 10
+def test_protocols_attack_the_shipped_zoo_on_the_seed_data():
+    for profile in ("quick", "full"):
+        p = protocol_for(RunContext(profile=profile))
+        assert p.data == catalogue.SEED_DATA and p.compared == SEED_COMPARED
+        assert set(p.compared) <= set(catalogue.shipped_names())
 
 
 def test_robustness_min_eps_and_render(tmp_path):
@@ -50,9 +53,12 @@ def test_robustness_min_eps_and_render(tmp_path):
     me = min_eps_study(model, TINY, data, split, idx)
     assert me["n"] == len(idx)
     assert all(e is None or math.isinf(e) or e <= TINY.eps_max for e in me["eps_min"])
-    rec = make_record("attack", "lazy_cnn.erm", 0, "quick", TINY.name, {**rob, "min_eps": me, "train_time_s": 0.0},
-                      {"protocol": dataclasses.asdict(TINY)}, "fp", 1.0)
-    tables = TRACKS.get("attack")().render([rec], tmp_path)
+    from shortcutbench.tracks.attack import PROTOCOLS
+
+    rec = make_record("attack", "lazy_cnn.erm", 0, "quick", PROTOCOLS["quick"].name,
+                      {**rob, "min_eps": me, "train_time_s": 0.0}, {"protocol": dataclasses.asdict(TINY)}, "fp", 1.0)
+    old = dataclasses.replace(rec, protocol="attack.quick.v2")  # other models under the same names: not shown
+    tables = TRACKS.get("attack")().render([rec, old], tmp_path)
     assert [t.name for t in tables] == ["attack", "attack_min_eps"]
     assert len(tables[0].rows) == 2 * 3 and (tmp_path / "figures" / "attack").is_dir()
 
@@ -64,19 +70,17 @@ def test_options_override_protocol():
     assert p.n_per_split == 7 and p.linf_eps == (0.1, 0.2)
 
 
-def test_models_option_chooses_the_zoo():
-    from shortcutbench.tracks.attack import model_methods
-
-    assert model_methods(RunContext()) == ("erm", "cf_invar", "pgd_at")  # quick: kept small
-    full = model_methods(RunContext(profile="full"))  # full: every zoo model
-    assert len(full) == 15 and {"erm", "irm", "lff", "dfr", "pgd_at", "fgsm_at"} <= set(full)
-    assert model_methods(RunContext(options={"models": "erm"})) == ("erm",)
-    assert set(model_methods(RunContext(options={"models": "all"}))) >= {"erm", "dfr", "pgd_at", "fgsm_at"}
-    import pytest
-
-    from shortcutbench.errors import UsageError
+def test_models_option_chooses_shipped_zoo_models():
+    assert model_names(RunContext()) == ("lazy_cnn.erm", "lazy_cnn.cf_invar", "lazy_cnn.pgd_at")  # quick: kept small
+    full = model_names(RunContext(profile="full"))  # full: the board
+    assert full == catalogue.board_models()
+    assert {"lazy_cnn.erm", "lazy_cnn.erm_adam.e15", "lazy_cnn.irm", "lazy_cnn.pgd_at", "lazy_cnn_temp.ccat_temp"} <= set(full)
+    assert len(full) == len(set(full))
+    assert model_names(RunContext(options={"models": "lazy_cnn.erm"})) == ("lazy_cnn.erm",)
+    saliency = model_names(RunContext(options={"models": "lazy_cnn.saliency_*"}))
+    assert saliency == ("lazy_cnn.saliency_bg", "lazy_cnn.saliency_stroke")
     with pytest.raises(UsageError, match="nope"):
-        model_methods(RunContext(options={"models": "erm,nope"}))
+        model_names(RunContext(options={"models": "lazy_cnn.erm,nope"}))
 
 
 class _Sevens(torch.nn.Module):
@@ -111,21 +115,11 @@ def _sevens_zoo(data):
     return [_Sevens(-1.0), _Sevens(float(sevens.mean(dim=(1, 2, 3)).median()))]
 
 
-def test_compared_set_is_the_seeds_four_models_at_seed_0_in_the_full_profile():
-    from shortcutbench.tracks.attack import protocol_for
-
-    track = TRACKS.get("attack")()
-    for ctx in (RunContext(profile="full"), RunContext(profile="full", seeds=3, options={"models": "irm"})):
-        specs = track.compared_specs(ctx, protocol_for(ctx))
-        assert [s.method for s in specs] == list(SEED_COMPARED) and {s.seed for s in specs} == {0}
-    assert [s.method for s in track.compared_specs(RunContext(), protocol_for(RunContext()))] == ["erm"]  # quick
-    ctx = RunContext(options={"compared": "erm,cf_invar"})  # a recorded protocol override
-    assert [s.method for s in track.compared_specs(ctx, protocol_for(ctx))] == ["erm", "cf_invar"]
-    import pytest
-
-    from shortcutbench.errors import UsageError
+def test_compared_set_is_a_recorded_protocol_field_of_shipped_names():
+    ctx = RunContext(options={"compared": "lazy_cnn.erm,lazy_cnn.cf_invar"})  # a recorded protocol override
+    assert protocol_for(ctx).compared == ("lazy_cnn.erm", "lazy_cnn.cf_invar")
     with pytest.raises(UsageError, match="nope"):
-        protocol_for(RunContext(options={"compared": "erm,nope"}))
+        protocol_for(RunContext(options={"compared": "lazy_cnn.erm,nope"}))
 
 
 def test_evaluate_attacks_the_reference_images(monkeypatch):

@@ -51,8 +51,8 @@ def _record(seed, path):
             metrics[f"{pre}_{split}_acc"] = 0.5
     proto = {"topk": 5, "plot_class": 1, "tolerance": 0.05, "path": {"alpha": 0.99, "n_lambdas": len(path), "eps": 0.01,
                                                                       **CFG}}
-    r = make_record("sparse", "lazy_cnn.erm", seed, "full", "sparse.full.v2", metrics,
-                    {"protocol": proto, "shortcut_protocol": "shortcut.full.v3"}, "fp", 1.0)
+    r = make_record("sparse", "lazy_cnn.erm", seed, "full", "sparse.full.v3", metrics,
+                    {"protocol": proto}, "fp", 1.0)
     return r
 
 

@@ -26,6 +26,9 @@ def test_only_and_groups_filter():
     assert all(r.group == "sweep" for r, _ in select_jobs(groups=("sweep",)))
     with pytest.raises(UsageError, match="matches no zoo run"):
         select_jobs(only=("nope*",))
+    assert {r.run for r, _ in select_jobs(groups=("defence",))} >= {"lazy_cnn.pgd_at", "lazy_cnn_temp.ccat_temp"}
+    with pytest.raises(UsageError, match="--group nope: no such group"):
+        select_jobs(groups=("nope",))
 
 
 @pytest.mark.parametrize("text", ["3/2", "a/b", "1"])

@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
     methods = ATTRIBUTIONS.list() + list(EXTRA)
     p = sub.add_parser("explain", help="write PNG panels of attribution maps / diagnostics for a zoo model",
                        description="Explain a zoo model of the shortcut track. Methods: " + ", ".join(methods) + ".")
-    p.add_argument("--model", default="lazy_cnn.erm", help="zoo model id, e.g. lazy_cnn.erm (default)")
+    p.add_argument("--model", default="lazy_cnn.erm",
+                   help="shipped zoo model, e.g. lazy_cnn.erm (default); see: shortcutbench zoo list")
     p.add_argument("--seed", type=int, default=0, help="training seed of the zoo model (default 0)")
     p.add_argument("--method", default="gradcam", help="one of: " + ", ".join(methods))
     p.add_argument("--images", default="hard:0-7", metavar="SPLIT:RANGE",
@@ -30,7 +31,6 @@ def add_parser(sub) -> None:
                         "easy, hard); default hard:0-7")
     p.add_argument("--layer", default=None, help="layer for CAMs / featviz / microscope (default conv3; CAM: pool3)")
     p.add_argument("--target", default=None, help="class to explain (default: each image's prediction)")
-    p.add_argument("--profile", choices=["quick", "full"], default="quick", help="zoo protocol of the model")
     p.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
     p.add_argument("--out", default=str(Path("leaderboard") / "figures" / "explain"), metavar="DIR",
                    help="output directory for the PNG")
@@ -56,18 +56,20 @@ def parse_images(spec: str):
 
 
 def _load_model(args):
-    from ..tracks import shortcut
+    """The shipped model (hash checked, never trained here) and the data it was trained on."""
     from ..tracks.common import colored_mnist
+    from ..zoo import catalogue
+    from ..zoo.shipped import load_shipped_model
 
-    protocol = shortcut.PROTOCOLS[args.profile]
-    specs = {s.model_id: s for s in shortcut.zoo_specs(protocol, [args.seed])}
-    if args.model not in specs:
-        raise UsageError(f"unknown zoo model {args.model!r} (known: {', '.join(sorted(specs))})")
+    names = catalogue.shipped_names()
+    if args.model not in names:
+        raise UsageError(f"unknown zoo model {args.model!r} (see: shortcutbench zoo list)")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    data = colored_mnist(args.mnist_dir, protocol.data)
-    entry = shortcut.load_zoo_entry(specs[args.model], data, desc="explain")  # same entry whoever trains it
-    return entry.model.eval(), data
+    run = names[args.model][0]
+    model, _ = load_shipped_model(args.model, args.seed)
+    data = colored_mnist(args.mnist_dir if run.data.digits == "mnist" else None, run.data)
+    return model, data
 
 
 def run(args) -> int:

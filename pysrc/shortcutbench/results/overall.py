@@ -118,7 +118,7 @@ def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
         cells += [str(len(row["tracks"])),
                   "; ".join(f"{t['protocol']} ({t['seeds']} seed{'s' if t['seeds'] > 1 else ''})"
                             for _, t in sorted(row["tracks"].items())),
-                  "passed" if card else "zoo model (trained here)", _labels(row["records"]),
+                  "passed" if card else "zoo model (shipped weights)", _labels(row["records"]),
                   ("yes" if card["extra_data"] else "no") if card else "no", card["hash"] if card else "–"]
         out.append(cells)
     notes = [
@@ -135,7 +135,7 @@ def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
         "submit` (manifest, weights match, [B,3,28,28] in [0,1] → logits [B,10], finite, deterministic, logits "
         "not probabilities, weights unchanged, tracks exist), every output of every model call on every track was "
         "checked ([B, 10], finite, the input's dtype) and its weights were unchanged after every track.",
-        "Kind: zoo (trained here); verified: safetensors (a registry architecture with safetensors weights) or "
+        "Kind: zoo (the project's models: shipped weights, or trained here where a track makes its own toy models); verified: safetensors (a registry architecture with safetensors weights) or "
         "export (an ATen graph), or exported from code (a model.py exported inside the sandbox); code: a model.py "
         "scored through the sandbox, whose answers may depend on state we cannot see. " +
         ("Code submissions are ranked with the rest (--trust-code)." if trust_code else

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -26,35 +25,28 @@ def _toml_value(v) -> str:
     return json.dumps(v)  # a JSON string is a valid TOML basic string
 
 
-def export_zoo(model_id: str, seed: int, dest: str | Path, profile: str = "quick",
-               mnist_dir: Optional[str] = None) -> Path:
-    """Write ``dest`` (which must not exist or be empty) from the zoo entry ``model_id`` (``arch.method``)
-    trained under the shortcut track's ``profile`` preset; trains it if the cache lacks it."""
-    from ..models import MODELS
+def export_zoo(model_id: str, seed: int, dest: str | Path, mnist_dir: Optional[str] = None) -> Path:
+    """Write ``dest`` (which must not exist or be empty) from the shipped zoo model ``model_id``
+    (e.g. ``lazy_cnn.erm``; see ``shortcutbench zoo list``), its weights hash-checked; nothing trains."""
     from ..train import METHODS
-    from ..tracks.common import colored_mnist
-    from ..tracks.shortcut import PROTOCOLS, load_zoo_entry, zoo_spec
+    from ..zoo import catalogue
+    from ..zoo.shipped import load_shipped_model
 
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"export target {str(dest)!r} exists and is not an empty directory")
-    arch, _, method = model_id.partition(".")
-    if not method or "." in method:
-        raise UsageError(f"--export-zoo takes ARCH.METHOD such as lazy_cnn.erm, got {model_id!r}")
-    MODELS.get(arch)
+    if model_id not in catalogue.shipped_names():
+        raise UsageError(f"--export-zoo: unknown zoo model {model_id!r} (see: shortcutbench zoo list)")
+    model, rec = load_shipped_model(model_id, seed)
+    arch, method = rec["arch"], rec["method"]
     method_cls = METHODS.get(method)
-    protocol = PROTOCOLS[profile]
-    data = colored_mnist(mnist_dir, protocol.data)
-    # the shortcut track's own entry (its method schedule, its per-epoch history), not a look-alike
-    spec = replace(zoo_spec(protocol, method, seed), arch=arch)
-    entry = load_zoo_entry(spec, data, desc="export")
     card = {
         "name": f"{model_id}.seed{seed}",
         "authors": ["shortcutbench zoo"],
         "link": "",
-        "architecture": arch + (f" {spec.arch_kwargs}" if spec.arch_kwargs else ""),
-        "training_data": f"Colored-MNIST train split ({protocol.name}, data {data.fingerprint}), "
-                         f"{method} for {spec.train.epochs} epochs, seed {seed}",
+        "architecture": arch,
+        "training_data": f"Colored-MNIST train split ({rec['data']['source']}, data {rec['data']['fingerprint']}), "
+                         f"{method} for {rec['samples']:,} samples ({rec['epochs']} × 60,000-sample epochs), seed {seed}",
         "uses_group_labels": bool(method_cls.uses_group_labels),
         "uses_color_labels": bool(method_cls.uses_color_labels),
         "extra_data": False,
@@ -64,10 +56,8 @@ def export_zoo(model_id: str, seed: int, dest: str | Path, profile: str = "quick
     toml = "".join(f"{k} = {_toml_value(v)}\n" for k, v in card.items())
     # verified: a registry architecture and safetensors weights, no Python of ours to trust either
     toml += f'\n[model]\narch = {_toml_value(arch)}\nweights = "weights.safetensors"\n'
-    if spec.arch_kwargs:
-        toml += "arch_kwargs = {" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in dict(spec.arch_kwargs).items()) + "}\n"
-    weights = safetensors_save({k: v.detach().contiguous() for k, v in entry.model.state_dict().items()},
-                               metadata={"zoo_key": entry.key})
+    weights = safetensors_save({k: v.detach().contiguous() for k, v in model.state_dict().items()},
+                               metadata={"zoo_key": rec["zoo_key"], "zoo_sha256": rec["sha256"]})
     # build next to dest, then move into place: never a half-written submission
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))

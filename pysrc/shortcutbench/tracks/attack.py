@@ -2,9 +2,10 @@
 model — untargeted robust accuracy under FGSM, PGD-40 and the AutoAttack-style ``standard``
 cascade at several ℓ∞ and ℓ2 radii, and the targeted 7→3 minimal-ε study of seed 000 §7.
 
-Models: the full profile attacks every zoo model (every method of the shortcut protocol plus the
-AT models, training seed 0 unless ``--seeds``); the quick profile a small set (DEFAULT_MODELS);
-``--set models=a,b`` names zoo methods, ``models=all`` all of them. Inputs: fixed, class- and
+Models: shipped zoo weights only (:mod:`shortcutbench.zoo.catalogue`; nothing trains here). The
+full profile attacks the board's models (every seed-budget method and defence and their controls,
+training seed 0 unless ``--seeds``); the quick profile a small set (DEFAULT_MODELS); ``--set
+models=PATTERN,…`` names shipped models (fnmatch), ``models=all`` the board. Inputs: fixed, class- and
 colour-stratified subsets of the hard split (every digit in a non-dominant colour) and of the
 easy split.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -34,24 +35,21 @@ from ..results import plots
 from ..results.record import Record, make_record
 from ..results.stats import fmt_pct, mean_se
 from ..results.tables import Table
-from ..train import METHODS
 from ..utils.config import config_from_strings
-from ..zoo import ZooSpec
-from . import shortcut
+from ..zoo import catalogue as cat
+from ..zoo.select import resolve_models, shipped_pairs
+from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
 
-AT_METHODS = ("pgd_at", "fgsm_at")
-AT_EPOCHS = 10  # adversarial training converges slower: at the shortcut protocol's 4 epochs fgsm_at
-# never predicts some classes (easy acc 0.59); at 10 it reaches ERM's easy accuracy
 BASELINE = "lazy_cnn.erm"
 # Seed 000 §7.4: the fair 7→3 selection is over "ALL models (baseline + 3 robust models)": ERM and
 # the seed's DANN (our dann_fixa), saliency-masked (saliency_bg) and CF-INVAR models.
-SEED_COMPARED = ("erm", "dann_fixa", "saliency_bg", "cf_invar")
+SEED_COMPARED = ("lazy_cnn.erm", "lazy_cnn.dann_fixa", "lazy_cnn.saliency_bg", "lazy_cnn.cf_invar")
 COMPARED_SEED = 0  # the compared models' training seed: the selection is one frozen image set
-# The zoo models of a run unless `--set models=...`: every zoo model in the full profile; in the
-# quick profile ERM, one mitigation and PGD-AT (keeps `make run` short; `models=all` runs them all).
-DEFAULT_MODELS = {"quick": ("erm", "cf_invar", "pgd_at"), "full": ("all",)}
+# Shipped zoo models of a run unless `--set models=...`: the board's models in the full profile; in
+# the quick profile ERM, one mitigation and PGD-AT (keeps `make run` short; `models=all` runs them all).
+DEFAULT_MODELS = {"quick": ("lazy_cnn.erm", "lazy_cnn.cf_invar", "lazy_cnn.pgd_at"), "full": ("all",)}
 RUN_OPTIONS = ("models",)  # options that choose the zoo, not the frozen protocol
 HEADLINE = ("easy", "linf", 0.1, "standard")  # (split, norm, ε, attack) of the overall table's attack column
 
@@ -70,13 +68,13 @@ class AttackProtocol:
     n_targets: int = 9
     square_queries: int = 5000  # the issue's `standard` preset (AutoAttack standard)
     # 7→3 study (seed 000 §7): κ = 0.9, ε ≤ 0.05, fair selection at confidence ≥ select_conf over
-    # the `compared` zoo methods (training seed COMPARED_SEED)
+    # the `compared` zoo models
     source: int = 7
     target: int = 3
     kappa: float = 0.9
     eps_max: float = 0.05
     select_conf: float = 0.9
-    compared: Tuple[str, ...] = SEED_COMPARED
+    compared: Tuple[str, ...] = SEED_COMPARED  # shipped zoo names, training seed COMPARED_SEED
     n_min_eps: int = 20
     min_eps_iters: int = 100  # APGD iterations at ε_max
     min_eps_restarts: int = 3
@@ -84,49 +82,30 @@ class AttackProtocol:
     min_eps_level_iters: int = 50  # APGD iterations per bisection level (warm start)
     seed: int = 0
     seeds: int = 1
-    data: ColoredMNISTConfig = ColoredMNISTConfig()
+    data: ColoredMNISTConfig = cat.SEED_DATA
 
 
 PROTOCOLS: Dict[str, AttackProtocol] = {
-    # v2: frozen compared set for the 7→3 selection with per-model masks (v1: selection over the
-    # run's models), min-ε iterations recorded; full: Square 5,000 queries (v1: 1,000)
-    # quick: the selection is over ERM alone: the quick profile's 2-epoch mitigations are confident
-    # (P(7) ≥ 0.9) on no image of 7 of either split, so a selection over the seed's set is empty
-    "quick": AttackProtocol("attack.quick.v2", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
-                            square_queries=100, compared=("erm",), n_min_eps=10, min_eps_iters=25,
-                            min_eps_restarts=1, min_eps_steps=7, min_eps_level_iters=25),
-    # full: AutoAttack's budgets (`standard` with Square 5,000 queries) on 100 images per split;
+    # v3: the shipped seed-regime zoo on full MNIST (v2: models trained here on the 5,000 embedded
+    # digits, under the same names); full: Square 5,000 queries, AutoAttack's budgets.
+    "quick": AttackProtocol("attack.quick.v3", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
+                            square_queries=100, n_min_eps=10, min_eps_iters=25, min_eps_restarts=1,
+                            min_eps_steps=7, min_eps_level_iters=25),
     # `--set n_per_split=1000` runs larger subsets
-    "full": AttackProtocol("attack.full.v2", n_per_split=100),
+    "full": AttackProtocol("attack.full.v3", n_per_split=100),
 }
 
 
 def protocol_for(ctx: RunContext) -> AttackProtocol:
     opts = {k: v for k, v in ctx.options.items() if k not in RUN_OPTIONS}
     p = config_from_strings(AttackProtocol, opts, PROTOCOLS[ctx.profile]) if opts else PROTOCOLS[ctx.profile]
-    for n in p.compared:
-        METHODS.get(n)  # unknown method: one-line UsageError
+    resolve_models(",".join(p.compared))  # unknown model: one-line UsageError
     return p
 
 
-def model_methods(ctx: RunContext) -> Tuple[str, ...]:
-    """`--set models=a,b` (zoo method names), `models=all`, or the profile's DEFAULT_MODELS."""
-    value = ctx.options.get("models", "")
-    names = tuple(v.strip() for v in value.split(",") if v.strip()) or DEFAULT_MODELS[ctx.profile]
-    if names == ("all",):
-        names = shortcut.PROTOCOLS[ctx.profile].methods + AT_METHODS
-    for n in names:
-        METHODS.get(n)  # unknown method: one-line UsageError
-    return tuple(dict.fromkeys(names))
-
-
-def model_specs(profile: str, seeds: List[int], methods: Tuple[str, ...]) -> List[ZooSpec]:
-    """Zoo entries of ``methods``: the shortcut protocol's training config (the same entries the
-    shortcut track trains), AT_EPOCHS for the AT models."""
-    sp = shortcut.PROTOCOLS[profile]
-    at_train = replace(sp.train, epochs=AT_EPOCHS)
-    return [ZooSpec(arch=sp.arch, method=m, train=at_train, seed=s) if m in AT_METHODS else shortcut.zoo_spec(sp, m, s)
-            for m in methods for s in seeds]
+def model_names(ctx: RunContext) -> Tuple[str, ...]:
+    """`--set models=PATTERN,…` (shipped zoo names, fnmatch; `all`: the board), else DEFAULT_MODELS."""
+    return resolve_models(ctx.options.get("models"), DEFAULT_MODELS[ctx.profile])
 
 
 def subset(split, n: int) -> torch.Tensor:
@@ -247,24 +226,16 @@ class AttackTrack(Track):
     def protocol(self, ctx: RunContext) -> AttackProtocol:
         return protocol_for(ctx)
 
-    def _zoo(self, ctx: RunContext, p: AttackProtocol, data) -> List[Tuple[ZooSpec, Any]]:
-        specs = model_specs(ctx.profile, ctx.seed_list(p.seeds), model_methods(ctx))
-        # one loader for every zoo entry, so an entry is the same file whichever track trains it first
-        return [(s, shortcut.load_zoo_entry(s, data, desc="attack")) for s in specs]
-
-    def compared_specs(self, ctx: RunContext, p: AttackProtocol) -> List[ZooSpec]:
-        return model_specs(ctx.profile, [COMPARED_SEED], p.compared)
-
     def reference_selection(self, ctx: RunContext, p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
         """The 7→3 reference images: fair selection over the protocol's frozen compared set
-        (trained on demand; independent of the models a run evaluates), computed once."""
+        (shipped weights; independent of the models a run evaluates), computed once."""
         key = (ctx.profile, ctx.mnist_dir, p)
         if key not in self._references:
             self._references[key] = fair_selection(self.compared_models(ctx, p, data), p, data)
         return self._references[key]
 
     def compared_models(self, ctx: RunContext, p: AttackProtocol, data) -> List[nn.Module]:
-        return [shortcut.load_zoo_entry(s, data, desc="attack").model.eval() for s in self.compared_specs(ctx, p)]
+        return [load_shipped_model(name, COMPARED_SEED)[0] for name in p.compared]
 
     def evaluate(self, model, ctx: RunContext):
         """Robust accuracy + the 7→3 study on the reference images: what zoo models and
@@ -276,19 +247,21 @@ class AttackTrack(Track):
         return {**robustness(model, p, data), "min_eps": min_eps_study(model, p, data, split_name, idx)}
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
+        """Every selected shipped zoo model at the protocol's seeds; nothing is trained here."""
         p = protocol_for(ctx)
         data = colored_mnist(ctx.mnist_dir, p.data)
-        compared = sorted(s.model_id for s in self.compared_specs(ctx, p))
-        for spec, entry in self._zoo(ctx, p, data):
+        for name, seed in shipped_pairs(self.name, model_names(ctx), ctx.seed_list(p.seeds)):
             t0 = time.perf_counter()
-            metrics = {**self.evaluate(entry.model, ctx), "train_time_s": entry.train_time_s}
-            yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, p.name, metrics,
-                              {"protocol": asdict(p), "zoo_key": entry.key, "data_source": data.source,
-                               "compared_models": compared}, data.fingerprint, time.perf_counter() - t0)
+            model, rec = load_shipped_model(name, seed)
+            metrics = {**self.evaluate(model, ctx), "train_time_s": rec["train_time_s"]}
+            yield make_record(self.name, name, seed, ctx.profile, p.name, metrics,
+                              {"protocol": asdict(p), "zoo_key": rec["zoo_key"], "weights_sha256": rec["sha256"],
+                               "data_source": data.source, "compared_models": sorted(p.compared)},
+                              data.fingerprint, time.perf_counter() - t0)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
-        records = select_profile(records)
+        records = select_profile(self.current(records))
         by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         proto = records[0].config["protocol"] if records else {}

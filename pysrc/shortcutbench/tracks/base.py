@@ -60,15 +60,28 @@ class Track(abc.ABC):
     headline_metric: Optional[str] = None
     headline_rule: str = ""
 
+    def presets(self) -> Dict[str, Any]:
+        """profile → frozen protocol preset (by convention the module's ``PROTOCOLS`` dict of frozen
+        dataclasses with a versioned ``name``); empty when the track has none."""
+        return getattr(sys.modules[type(self).__module__], "PROTOCOLS", {})
+
     def protocol(self, ctx: "RunContext") -> Any:
-        """The frozen protocol preset of ``ctx.profile`` (by convention the module's ``PROTOCOLS``
-        dict of frozen dataclasses with a versioned ``name``); None when the track has none."""
-        presets = getattr(sys.modules[type(self).__module__], "PROTOCOLS", {})
-        return presets.get(ctx.profile)
+        """The frozen protocol preset of ``ctx.profile``; None when the track has none."""
+        return self.presets().get(ctx.profile)
+
+    def is_current(self, record: Record) -> bool:
+        """Whether ``record`` was made under one of the track's current presets. A preset's version
+        is bumped when the models or data behind its names change (e.g. the move to the shipped
+        full-MNIST zoo), so older records are neither shown nor ranked."""
+        names = {getattr(p, "name", None) for p in self.presets().values()} - {None}
+        return not names or record.protocol in names
+
+    def current(self, records: List[Record]) -> List[Record]:
+        return [r for r in records if self.is_current(r)]
 
     def in_overall(self, record: Record) -> bool:
-        """Whether the record speaks for its model in the overall table (default: every record)."""
-        return True
+        """Whether the record speaks for its model in the overall table (default: current records)."""
+        return self.is_current(record)
 
     def headline(self, record: Record) -> Optional[float]:
         """The record's headline value; default: ``metrics[headline_metric]`` (None when absent)."""

@@ -1,7 +1,8 @@
 """The ``diagnostics`` track: why a shortcut-track model fails, as numbers (seed 000 §4, §5, §8).
 
-For every zoo model of the shortcut track (every method of ``shortcut.PROTOCOLS[profile]``; ERM at
-every seed, the other methods at ``DiagnosticsProtocol.mitigation_seeds`` seeds) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
+For every shipped zoo model of the shortcut board (seed-budget ERM, the mitigations and their
+controls; ``--set models=PATTERN,…`` for others; ERM at every seed, the other models at
+``DiagnosticsProtocol.mitigation_seeds`` seeds; nothing trains here) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
 and conflicting (hard) images with localisation and faithfulness metrics next to model-free
 baselines, runs the cascading model-randomisation check, trains sparse autoencoders on the
 seed's seven sites and measures colour vs digit selectivity, interventions and ablations, and
@@ -28,7 +29,10 @@ from ..results import plots
 from ..results.record import Record, make_record
 from ..results.tables import Table
 from ..utils.config import parse_assignments  # noqa: F401  (documented override path)
-from . import shortcut
+from ..data import ColoredMNISTConfig
+from ..zoo import catalogue as cat
+from ..zoo.select import resolve_models, shipped_pairs
+from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
 from .diagnostics_cells import fmt as _fmt, mean as _mean, pooled as _pooled, ratio_text as _ratio_text
@@ -43,18 +47,23 @@ class DiagnosticsProtocol:
     # than ERM); None = all of the shortcut protocol's seeds. ERM always gets all of them. A named
     # compute-budget setting (issue 6), stored in every record's config and stated in the captions.
     mitigation_seeds: Optional[int] = None
+    seeds: int = 1
+    data: ColoredMNISTConfig = cat.SEED_DATA
 
-    def seeds_for(self, method: str, seeds: List[int]) -> List[int]:
-        if method == "erm" or self.mitigation_seeds is None:
+    def seeds_for(self, name: str, seeds: List[int]) -> List[int]:
+        if name == BASELINE or self.mitigation_seeds is None:
             return list(seeds)
         return list(seeds)[:self.mitigation_seeds]
 
 
+BASELINE = "lazy_cnn.erm"
 MITIGATION_SEEDS_FULL = 1  # see README "Diagnostics track": measured cost per model vs the time available
 
 PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
     # quick: fewer images, cheaper SmoothGrad/IG, 4 SAE sites with 1 epoch, 30 feature-vis steps.
-    "quick": DiagnosticsProtocol("diagnostics.quick.v1", DiagnosticsConfig(
+    # v2 (quick) / v3 (full): the shipped seed-regime zoo on full MNIST (before: models trained here on
+    # the embedded digits, under the same names).
+    "quick": DiagnosticsProtocol("diagnostics.quick.v2", DiagnosticsConfig(
         images_per_side=50, smoothgrad_samples=8, ig_steps=16, randomisation_images=30,
         sae=SAEConfig(epochs=1, steps_per_epoch=100), sae_train_images=1000, sae_eval_per_cell=5,
         sae_sites=(("relu1", "spatial_mean"), ("relu2", "spatial_mean"), ("relu3", "spatial_mean"),
@@ -65,9 +74,9 @@ PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
     # on 2 cores: 200 + 200 scored images, 60 for randomisation, 5 per (digit, colour) cell for SAEs.
     # v2: every method of shortcut.full.v2 (zoo v2); ERM at 5 seeds, each mitigation at
     # `mitigation_seeds` seeds, the budget of one 2-core machine shared by four jobs (README).
-    "full": DiagnosticsProtocol("diagnostics.full.v2", DiagnosticsConfig(
+    "full": DiagnosticsProtocol("diagnostics.full.v3", DiagnosticsConfig(
         images_per_side=200, randomisation_images=60, smoothgrad_samples=16, sae_train_images=2000,
-        sae_eval_per_cell=5), mitigation_seeds=MITIGATION_SEEDS_FULL),
+        sae_eval_per_cell=5), mitigation_seeds=MITIGATION_SEEDS_FULL, seeds=5),
 }
 
 
@@ -82,12 +91,12 @@ def run_protocol(ctx: RunContext) -> DiagnosticsProtocol:
     return replace(protocol, mitigation_seeds=int(value))
 
 
-def run_specs(ctx: RunContext, protocol: DiagnosticsProtocol, sc: "shortcut.ShortcutProtocol"):
-    """Zoo entries to evaluate, seed-major (every method's first seed before anyone's second), so a
-    run stopped early still covers every method. ``--set methods=a,b`` restricts the methods."""
-    methods = shortcut.option_methods(ctx.options.get("methods"), sc.methods)
-    seeds = ctx.seed_list(sc.seeds)
-    return [shortcut.zoo_spec(sc, m, s) for s in seeds for m in methods if s in protocol.seeds_for(m, seeds)]
+def run_pairs(ctx: RunContext, protocol: DiagnosticsProtocol) -> List[Tuple[str, int]]:
+    """Shipped (model, seed) pairs to evaluate, seed-major (every model's first seed before anyone's
+    second), so a run stopped early still covers every model."""
+    names = resolve_models(ctx.options.get("models"), cat.board_models(("main",)))
+    seeds = ctx.seed_list(protocol.seeds)
+    return [(n, s) for n, s in shipped_pairs("diagnostics", names, seeds) if s in protocol.seeds_for(n, seeds)]
 
 LOWER_IS_BETTER = {"deletion"}
 QUALITY_METRICS = ("pointing", "mass", "deletion", "insertion")
@@ -101,7 +110,7 @@ class DiagnosticsTrack(Track):
 
     def evaluate(self, model, ctx: RunContext):
         cfg = PROTOCOLS[ctx.profile].config
-        data = colored_mnist(ctx.mnist_dir, shortcut.PROTOCOLS[ctx.profile].data)
+        data = colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data)
         model.eval()
         with single_thread():  # tiny ops: thread hand-offs cost more than they save (10× on a loaded box)
             return self._evaluate(model, data, cfg)
@@ -116,23 +125,22 @@ class DiagnosticsTrack(Track):
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         protocol = run_protocol(ctx)
-        sc = shortcut.PROTOCOLS[ctx.profile]
-        data = colored_mnist(ctx.mnist_dir, sc.data)
-        for spec in run_specs(ctx, protocol, sc):
+        data = colored_mnist(ctx.mnist_dir, protocol.data)
+        for name, seed in run_pairs(ctx, protocol):
             t0 = time.perf_counter()
-            entry = shortcut.load_zoo_entry(spec, data, desc="diagnostics")
-            metrics = self.evaluate(entry.model, ctx)
-            if spec.seed < protocol.featviz_seeds:
+            model, rec = load_shipped_model(name, seed)
+            metrics = self.evaluate(model, ctx)
+            if seed < protocol.featviz_seeds:
                 with single_thread():
-                    metrics["prototypes"] = prototypes(entry.model, data, protocol.config)
-            metrics["zoo"] = {"method": spec.method, "train_time_s": entry.train_time_s, "trained_now": not entry.cached}
-            yield make_record(self.name, spec.model_id, spec.seed, ctx.profile, protocol.name, metrics,
-                              {"protocol": asdict(protocol), "shortcut_protocol": sc.name, "zoo_key": entry.key,
+                    metrics["prototypes"] = prototypes(model, data, protocol.config)
+            metrics["zoo"] = {"method": rec["method"], "train_time_s": rec["train_time_s"]}
+            yield make_record(self.name, name, seed, ctx.profile, protocol.name, metrics,
+                              {"protocol": asdict(protocol), "zoo_key": rec["zoo_key"], "weights_sha256": rec["sha256"],
                                "data_source": data.source}, data.fingerprint, time.perf_counter() - t0)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
-        records = select_profile(records)
+        records = select_profile(self.current(records))
         by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         attr_rows, sel_rows, rand_rows, figures, notes_check = [], [], [], [], []
@@ -224,7 +232,7 @@ def _head_note(records: List[Record]) -> str:
                "mitigation's cells carry no ± or one over fewer seeds than ERM's." if k is not None else "")
     if others and k is None:
         setting = f" Seeds per model: ERM {erm[0] if erm else 0}, others {', '.join(map(str, others))}."
-    return (f"Protocol `{records[0].protocol}` on the zoo models of `{records[0].config.get('shortcut_protocol')}`; "
+    return (f"Protocol `{records[0].protocol}` on the shipped zoo models (full-MNIST Colored-MNIST, seed budgets); "
             f"cells: mean ± SE over training seeds (ddof = 1; data seed fixed), n = seeds.{setting}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -23,32 +23,19 @@ from ..invariance.equiconfidence import path_percentiles
 from ..invariance.nspgd import NSPGDConfig, nspgd
 from ..results.record import Record, make_record
 from ..results.tables import Table
-from ..train import METHODS, TrainConfig
-from ..zoo import ZooSpec, load_or_train
+from ..train import TrainConfig
+from ..zoo import ZooSpec, catalogue as cat, load_or_train
+from ..zoo.select import resolve_models, shipped_pairs
+from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
 
 
-@dataclass(frozen=True)
-class ZooModel:
-    """One defence of the protocol: a zoo method (+ architecture, hyperparameters, table tag)."""
-
-    method: str
-    arch: str = "lazy_cnn"
-    hparams: Tuple[Tuple[str, Any], ...] = ()
-    tag: str = ""
-    epochs: int = 0  # 0: the shortcut zoo's schedule (shares ERM cache entries)
-
-
-DEFENCES: Tuple[ZooModel, ...] = (
-    ZooModel("erm"),
-    ZooModel("pgd_at"),  # registered by the attack engine; skipped (with a note) where absent
-    ZooModel("ccat", hparams=(("objective", "ce"), ("transition", "none")), tag="at50"),
-    ZooModel("ccat"),
-    ZooModel("ccat_perceptual"),
-    ZooModel("ccat_temp", arch="lazy_cnn_temp"),
-)
-QUICK_DEFENCES = DEFENCES[:2] + DEFENCES[3:4]  # erm, pgd_at, ccat: the ordering Table 1 is about
+# Shipped zoo models (zoo/catalogue.py DEFENCES: trained at the seed ERM's budget, lazy_cnn.erm their
+# control): ERM, PGD-AT, AT-50 %, CCAT and the seed's two CCAT variants (seed 004 §5).
+DEFENCES: Tuple[str, ...] = ("lazy_cnn.erm", "lazy_cnn.pgd_at", "lazy_cnn.ccat.at50", "lazy_cnn.ccat",
+                             "lazy_cnn.ccat_perceptual", "lazy_cnn_temp.ccat_temp")
+QUICK_DEFENCES = ("lazy_cnn.erm", "lazy_cnn.pgd_at", "lazy_cnn.ccat")  # the ordering Table 1 is about
 
 
 @dataclass(frozen=True)
@@ -71,23 +58,27 @@ class InvarianceProtocol:
     path_every: int = 10  # seed §6.1: every 10th iterate
     radii: Tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
     path_samples: int = 32
-    defences: Tuple[ZooModel, ...] = DEFENCES
-    train: TrainConfig = TrainConfig()
-    data: ColoredMNISTConfig = ColoredMNISTConfig()
+    defences: Tuple[str, ...] = DEFENCES  # shipped zoo names
+    cifar_train: TrainConfig = TrainConfig()  # CIFAR-10 only: its models are trained here, on the user's files
+    data: ColoredMNISTConfig = cat.SEED_DATA
     seeds: int = 1
 
 
 PROTOCOLS: Dict[str, InvarianceProtocol] = {
-    "quick": InvarianceProtocol("invariance.quick.v2", sources_per_class=1, nspgd=NSPGDConfig(iters=30),
+    # v3: the shipped seed-regime zoo on full MNIST (v2: models trained here on the embedded digits)
+    "quick": InvarianceProtocol("invariance.quick.v3", sources_per_class=1, nspgd=NSPGDConfig(iters=30),
                                 linf_images=100, linf_iters=10, path_pairs=2, path_samples=8, radii=(1.0, 4.0, 16.0),
                                 defences=QUICK_DEFENCES),
-    "full": InvarianceProtocol("invariance.full.v2", sources_per_class=2, linf_images=300),
+    "full": InvarianceProtocol("invariance.full.v3", sources_per_class=2, linf_images=300),
 }
 
 
-def _spec(d: ZooModel, protocol: InvarianceProtocol, seed: int) -> ZooSpec:
-    train = protocol.train if not d.epochs else TrainConfig(**{**asdict(protocol.train), "epochs": d.epochs})
-    return ZooSpec(arch=d.arch, method=d.method, train=train, hparams=dict(d.hparams), seed=seed, tag=d.tag)
+def cifar_spec(name: str, protocol: InvarianceProtocol, seed: int) -> ZooSpec:
+    """The zoo entry a shipped model's recipe gives on CIFAR-10 (trained here: nothing is shipped
+    for data the user brings)."""
+    run, _ = cat.shipped_names()[name]
+    return ZooSpec(arch=run.arch, method=run.method, train=protocol.cifar_train, hparams=dict(run.hparams), seed=seed,
+                   tag=".".join(t for t in (run.tag, "cifar10") if t))
 
 
 def _encode(images: torch.Tensor) -> Dict[str, Any]:
@@ -179,13 +170,8 @@ class InvarianceTrack(Track):
         opts = {k: v for k, v in ctx.options.items() if k != "cifar_dir"}
         if "projection" in opts:
             p = InvarianceProtocol(**{**p.__dict__, "projections": tuple(opts.pop("projection").split("+"))})
-        if "models" in opts:  # `--set models=erm,ccat.at50`: a subset of the preset's defences
-            keep = [m.strip() for m in opts.pop("models").split(",") if m.strip()]
-            names = {".".join(filter(None, (d.method, d.tag))): d for d in p.defences}
-            unknown = [m for m in keep if m not in names]
-            if unknown:
-                raise UsageError(f"invariance: unknown model(s) {unknown} (defences: {', '.join(names)})")
-            p = InvarianceProtocol(**{**p.__dict__, "defences": tuple(names[m] for m in keep)})
+        if "models" in opts:  # `--set models=lazy_cnn.erm,lazy_cnn.ccat*`: shipped zoo models (fnmatch)
+            p = InvarianceProtocol(**{**p.__dict__, "defences": resolve_models(opts.pop("models"))})
         if opts:
             raise UsageError(f"invariance track has no option(s) {sorted(opts)}; known: projection, models, cifar_dir")
         for proj in p.projections:
@@ -255,27 +241,33 @@ class InvarianceTrack(Track):
         return out
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
+        """Shipped zoo weights on Colored-MNIST (nothing trains); with `--set cifar_dir=DIR` the same
+        recipes trained here on the user's CIFAR-10 (separate rows: ``….cifar10``)."""
         protocol = self._protocol(ctx)
         data = self._data(ctx, protocol)
-        cifar = bool(ctx.options.get("cifar_dir"))
-        for d in protocol.defences:
-            if d.method not in METHODS:
-                continue  # rendered as "not registered" from the protocol stored in the records
-            for seed in ctx.seed_list(protocol.seeds):
-                spec = _spec(d, protocol, seed)
-                if cifar:  # separate table rows and zoo entries for CIFAR-10 models
-                    spec = replace(spec, tag=".".join(t for t in (spec.tag, "cifar10") if t))
-                t0 = time.perf_counter()
+        seeds = ctx.seed_list(protocol.seeds)
+        if ctx.options.get("cifar_dir"):
+            pairs = [(name, seed) for seed in seeds for name in protocol.defences]
+        else:
+            pairs = shipped_pairs(self.name, protocol.defences, seeds)
+        for name, seed in pairs:
+            t0 = time.perf_counter()
+            if ctx.options.get("cifar_dir"):
+                spec = cifar_spec(name, protocol, seed)
                 entry = load_or_train(spec, data, desc="invariance")
-                metrics = self._evaluate(entry.model.eval(), data, protocol)
-                metrics["train_time_s"] = entry.train_time_s
-                yield make_record(self.name, spec.model_id, seed, ctx.profile, protocol.name, metrics,
-                                  {"protocol": asdict(protocol), "zoo_key": entry.key, "data_source": data.source,
-                                   "spec": asdict(spec)},
-                                  data.fingerprint, time.perf_counter() - t0)
+                model, model_id = entry.model.eval(), spec.model_id
+                zoo = {"zoo_key": entry.key, "train_time_s": entry.train_time_s}
+            else:
+                model, rec = load_shipped_model(name, seed)
+                model_id, zoo = name, {"zoo_key": rec["zoo_key"], "weights_sha256": rec["sha256"],
+                                       "train_time_s": rec["train_time_s"]}
+            metrics = {**self._evaluate(model, data, protocol), "train_time_s": zoo.pop("train_time_s")}
+            yield make_record(self.name, model_id, seed, ctx.profile, protocol.name, metrics,
+                              {"protocol": asdict(protocol), **zoo, "data_source": data.source},
+                              data.fingerprint, time.perf_counter() - t0)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
         from ..invariance.report import render
 
-        return render(self, select_profile(records), Path(out_dir))
+        return render(self, select_profile(self.current(records)), Path(out_dir))

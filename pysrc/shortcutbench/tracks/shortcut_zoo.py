@@ -17,10 +17,9 @@ from ..data import ColoredMNISTConfig
 from ..data.colored_mnist import NUM_CLASSES, ColoredMNIST
 from ..errors import UsageError
 from ..metrics import accuracy, predict_logits, shortcut_metrics
-from ..models import create_model
 from ..results.record import Record, make_record
 from ..zoo import catalogue as cat
-from ..zoo.shipped import is_shipped, load_record, load_shipped
+from ..zoo.shipped import is_shipped, load_record, load_shipped_model
 
 
 @dataclass(frozen=True)
@@ -84,13 +83,6 @@ def shipped_models(methods: Optional[Tuple[str, ...]], seeds: int,
                 yield name, run, epoch, seed
 
 
-def load_model(name: str, seed: int):
-    state, record = load_shipped(name, seed)
-    model = create_model(record["arch"], seed=seed)
-    model.load_state_dict(state)
-    return model.eval(), record
-
-
 def _scored(track_name: str, ctx, protocol: ZooProtocol) -> Dict[Tuple[str, int], Tuple[str, str]]:
     """(model, seed) → (weights hash, data fingerprint) of the records already stored under this
     protocol: a frozen protocol scores the same weights on the same data to the same numbers, so
@@ -121,13 +113,13 @@ def run_shipped(track_name: str, ctx, methods: Optional[Tuple[str, ...]], models
         if scored.get((name, seed)) == (load_record(name, seed)["sha256"], data.fingerprint):
             continue
         t0 = time.perf_counter()
-        model, rec = load_model(name, seed)
+        model, rec = load_shipped_model(name, seed)
         metrics = score_zoo(model, data, protocol)
         metrics.update({
             "method": run.method, "group": run.group, "epochs": rec["epochs"], "samples": rec["samples"],
             "steps": rec["steps"], "seed_epochs": rec["seed_epochs"], "history": rec["history"],
             "train_time_s": rec["train_time_s"], "sweep": run.group == "sweep",
-            "control": None if run.group != "main" else cat.matched_control(run.method),
+            "control": cat.matched_control(run.method) if run.group in ("main", "defence") else None,
             "eval_digits": len(metrics["hard_correct_per_digit"]),
         })
         config = {"protocol": asdict(protocol), "train": rec["train"], "hparams": rec["hparams"],

@@ -67,7 +67,7 @@ def _rel(p: Path, fig_dir: Path) -> str:
 def _main_rows(by_model: Dict[str, List[Record]], fig_dir: Path) -> Tuple[List[List[str]], List[str]]:
     rows, labels, est = [], [], []
     order = {m: i for i, m in enumerate(SEED_ORDER)}
-    models = sorted((k for k, v in by_model.items() if _group(v[0]) in ("main", "control", "submission")),
+    models = sorted((k for k, v in by_model.items() if _group(v[0]) in ("main", "defence", "control", "submission")),
                     key=lambda k: (order.get(by_model[k][0].metrics.get("method"), 99),
                                    by_model[k][0].metrics.get("epochs", 0), k))
     for name in models:
@@ -187,7 +187,7 @@ def render_zoo(title: str, records: List[Record], fig_dir: Path) -> List[Table]:
         by_model.setdefault(r.model_id, []).append(r)
     rows, figures = _main_rows(by_model, fig_dir)
     figures += _curves(by_model, fig_dir)
-    seed_regime = [r for r in records if _group(r) in ("main", "control", "sweep")]
+    seed_regime = [r for r in records if _group(r) in ("main", "defence", "control", "sweep")]
     r0 = (seed_regime or records)[0]
     cfg = r0.config.get("protocol", {})
     digits = len(r0.metrics["hard_correct_per_digit"])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 from ..data import ColoredMNISTConfig
+from ..errors import UsageError
 from ..train import METHODS, TrainConfig
 
 ARCH = "lazy_cnn"
@@ -40,6 +41,18 @@ MAIN_SEEDS = 5  # ERM, Adam-ERM, DANN-FixA, CF-INVAR, saliency (both masks)
 OTHER_SEEDS = 3
 SEED_MITIGATIONS = ("dann_fixa", "cf_invar", "saliency_bg", "saliency_stroke")
 OTHER_METHODS = ("group_reweight", "group_balanced", "group_dro", "jtt", "irm", "lff", "dfr")
+# The attack and invariance tracks' defences (seed 001 §2.2 adversarial training; seed 004 §5 CCAT and
+# its variants): (name, method, arch, hparams), trained at the seed ERM's budget and optimiser so
+# lazy_cnn.erm is their control. AT at ε = 0.1 (train/adversarial.py); at50 = AT-50 % of Stutz et al.
+DEFENCES = (
+    ("pgd_at", "pgd_at", ARCH, {}),
+    ("fgsm_at", "fgsm_at", ARCH, {}),
+    ("ccat.at50", "ccat", ARCH, {"objective": "ce", "transition": "none"}),
+    ("ccat", "ccat", ARCH, {}),
+    ("ccat_perceptual", "ccat_perceptual", ARCH, {}),
+    ("ccat_temp", "ccat_temp", "lazy_cnn_temp", {}),
+)
+DEFENCE_SEEDS = 3
 
 
 def seed_regime(cfg: TrainConfig) -> TrainConfig:
@@ -67,12 +80,18 @@ class ZooRun:
     seeds: int
     snapshots: Tuple[Tuple[str, int], ...]
     hparams: Dict[str, Any] = field(default_factory=dict)
-    group: str = "main"  # "sweep" | "control" | "main" | "regime"
+    group: str = "main"  # "sweep" | "control" | "main" | "regime" | "defence"
     data: ColoredMNISTConfig = SEED_DATA
+    arch: str = ARCH
+
+    @property
+    def tag(self) -> str:
+        """The variant after ``arch.method`` in the run name (``lazy_cnn.ccat.at50`` → ``at50``)."""
+        return self.run.split(".", 2)[2] if self.run.count(".") >= 2 else ""
 
 
-def _name(method: str, suffix: str = "") -> str:
-    return f"{ARCH}.{method}" + (f".{suffix}" if suffix else "")
+def _name(method: str, suffix: str = "", arch: str = ARCH) -> str:
+    return f"{arch}.{method}" + (f".{suffix}" if suffix else "")
 
 
 def _budgets(methods: Sequence[str]) -> Tuple[int, ...]:
@@ -104,6 +123,10 @@ def build_catalogue() -> List[ZooRun]:
     for m, cfg in (("erm", erm_train()), ("erm_adam", method_train("erm_adam"))):
         name = _name(m, f"embedded_e{cfg.epochs}")
         runs.append(ZooRun(name, m, cfg, REGIME_SEEDS, ((name, cfg.epochs),), group="regime", data=EMBEDDED_DATA))
+    for suffix, method, arch, hparams in DEFENCES:
+        name, cfg = _name(suffix, arch=arch), erm_train()
+        runs.append(ZooRun(name, method, cfg, DEFENCE_SEEDS, ((name, cfg.epochs),), dict(hparams), group="defence",
+                           arch=arch))
     return runs
 
 
@@ -118,6 +141,24 @@ def shipped_names() -> Dict[str, Tuple[ZooRun, int]]:
             assert name not in out, f"zoo name {name} maps to two models"
             out[name] = (run, epoch)
     return out
+
+
+def model_name(method: str) -> str:
+    """The shipped model that stands for ``method`` on the other tracks' boards: its seed-budget run
+    (ERM: the seed's SGD at 4 epochs; Adam-ERM: the mitigations' 8-epoch default)."""
+    names = shipped_names()
+    for name in (_name(method), _name(method, f"e{method_train(method).epochs}")):
+        if name in names:
+            return name
+    raise UsageError(f"no shipped zoo model for method {method!r} (see: shortcutbench zoo list)")
+
+
+def board_models(groups: Sequence[str] = ("main", "defence")) -> Tuple[str, ...]:
+    """What the evaluation tracks score by default: the seed's ERM, every seed-budget method (and
+    defence) and each one's matched control."""
+    runs = [r for r in CATALOGUE if r.group in groups]
+    controls = dict.fromkeys([_name("erm")] + [matched_control(r.method) for r in runs])
+    return tuple(controls) + tuple(name for r in runs for name, _ in r.snapshots)
 
 
 def jobs(runs: Sequence[ZooRun] = CATALOGUE) -> Iterator[Tuple[ZooRun, int]]:

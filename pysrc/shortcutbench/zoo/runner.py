@@ -56,6 +56,10 @@ def select_jobs(only: Sequence[str] = (), groups: Sequence[str] = (), seeds: Opt
         if not runs:
             raise UsageError(f"--only {','.join(only)} matches no zoo run (see: shortcutbench zoo list)")
     if groups:
+        known = {r.group for r in cat.CATALOGUE}
+        unknown = sorted(set(groups) - known)
+        if unknown:
+            raise UsageError(f"--group {','.join(unknown)}: no such group (groups: {', '.join(sorted(known))})")
         runs = [r for r in runs if r.group in groups]
     picked = [(r, s) for r, s in cat.jobs(runs) if seeds is None or s < seeds]
     i, n = shard
@@ -63,15 +67,15 @@ def select_jobs(only: Sequence[str] = (), groups: Sequence[str] = (), seeds: Opt
 
 
 def _spec(run: cat.ZooRun, seed: int) -> ZooSpec:
-    return ZooSpec(arch=cat.ARCH, method=run.method, train=run.train, hparams=dict(run.hparams), seed=seed,
-                   tag=run.run.split(".", 2)[2] if run.run.count(".") >= 2 else "")
+    return ZooSpec(arch=run.arch, method=run.method, train=run.train, hparams=dict(run.hparams), seed=seed,
+                   tag=run.tag)
 
 
 def snapshot_record(run: cat.ZooRun, seed: int, epoch: int, key: str, data, history: List[Dict[str, Any]],
                     prov: Dict[str, Any]) -> Dict[str, Any]:
     cfg = run.train
     return {
-        "run": run.run, "method": run.method, "group": run.group, "arch": cat.ARCH,
+        "run": run.run, "method": run.method, "group": run.group, "arch": run.arch,
         "epochs": epoch, "steps": epoch * cfg.steps_per_epoch, "samples": epoch * cfg.steps_per_epoch * cfg.batch_size,
         "seed_epochs": epoch * cfg.steps_per_epoch * cfg.batch_size / cat.SEED_EPOCH_SAMPLES,
         "train": {**asdict(cfg), "epochs": epoch}, "run_epochs": cfg.epochs,

@@ -67,3 +67,13 @@ def load_shipped(name: str, seed: int, root: Optional[Path] = None) -> Tuple[Dic
         raise UsageError(f"zoo model {name} seed {seed}: {weights.name} has SHA-256 {got[:16]}…, its record says "
                          f"{record['sha256'][:16]}… (corrupt or replaced; retrain with --retrain)")
     return load(blob), record
+
+
+def load_shipped_model(name: str, seed: int, root: Optional[Path] = None):
+    """(model in eval mode, record) of a shipped model; the architecture is the record's."""
+    from ..models import create_model
+
+    state, record = load_shipped(name, seed, root)
+    model = create_model(record["arch"], seed=seed)
+    model.load_state_dict(state)
+    return model.eval(), record
