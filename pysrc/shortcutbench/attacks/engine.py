@@ -76,7 +76,7 @@ def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Optional[t
         z = model(xr)
         lv = attack_loss(loss, z, y, t)
         (g,) = torch.autograd.grad(lv.sum(), xr)
-    return z.detach(), lv.detach(), g.contiguous()
+    return z.detach(), lv.detach(), g
 
 
 def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor, eps: torch.Tensor,
@@ -89,9 +89,6 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
     apgd=True: APGD's checkpoints (C1 oscillation with ρ, C2 no improvement since a check that did
     not halve), halving η and restarting from the best point; momentum is APGD's α = 1 − momentum.
     """
-    # the compiled step updates its buffers in place and needs them contiguous; a channels_last batch
-    # (the zoo trains with channels_last) is attacked in NCHW, which the model accepts alike
-    x0, start = x0.contiguous(), start.contiguous()
     B = x0.shape[0]
     out = AttackResult(x0.clone(), torch.zeros(B, dtype=torch.bool, device=x0.device), start.clone(),
                        torch.full((B,), float("-inf"), dtype=x0.dtype, device=x0.device))
