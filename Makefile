@@ -9,7 +9,7 @@ EDIT    := $(VENV)/.stamp-editable
 PROFILE ?= quick
 export SHORTCUTBENCH_PROGRESS ?= 1
 
-.PHONY: install build run full test pytest ctest bench asv clean
+.PHONY: install build run full test pytest ctest cuda-check bench asv clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,6 +49,22 @@ ctest: build
 	ctest --test-dir build/cmake --output-on-failure
 
 test: pytest ctest
+
+# Compile every csrc/cuda/*.cu with nvcc against torch's headers (objects only, nothing linked):
+# proves the CUDA kernels build where the CPU torch wheel cannot link them. Not part of `test`
+# (several minutes of nvcc); a CUDA torch builds and registers them through setup.py instead.
+NVCC        ?= nvcc
+CUDA_ARCH   ?= sm_80
+cuda-check: $(DEPS)
+	@mkdir -p build/cuda-check/shim/c10/cuda/impl
+	@# the CPU torch wheel ships c10/cuda headers without this generated one (CUDA builds: shared libs)
+	@echo '#define C10_CUDA_BUILD_SHARED_LIBS' > build/cuda-check/shim/c10/cuda/impl/cuda_cmake_macros.h
+	@inc="-Ibuild/cuda-check/shim $$($(BIN)/python -c "import torch.utils.cpp_extension as c; print(' '.join('-I' + p for p in c.include_paths()))")"; \
+	for f in csrc/cuda/*.cu; do \
+		echo "nvcc $$f"; \
+		$(NVCC) -c -std=c++17 -O3 -arch=$(CUDA_ARCH) -DWITH_CUDA -D_GLIBCXX_USE_CXX11_ABI=1 -Icsrc $$inc \
+			-o build/cuda-check/$$(basename $$f .cu).o $$f || exit 1; \
+	done
 
 bench: build
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,iqr,rounds \

@@ -1,10 +1,13 @@
 """lt_extended: one pass over the whole L-T extended set (3^16 · 8 = 344,373,768 samples).
 
-Groups: ``lt_extended`` — compiled full pass (loss + gradient + counts) vs the chunked pure-torch
-reference (``*_baseline``), which is timed on a 2^18-sample sub-range and scaled by the sample
-count (stated in extra_info; the reference is linear in the range); ``lt_extended_verify`` —
-the exhaustive verification pass (counts and min margin only, no loss). Every benchmark asserts
-on its output. Ratios only mean something within one run on one machine.
+Groups: ``lt_extended`` — compiled full pass (loss + gradient + counts) on every ISA path this
+CPU has (``[baseline]``, ``[avx2]``, ``[avx512]``; the kernel keeps one copy per path and picks at
+run time) vs the chunked pure-torch reference (``*_baseline``), which is timed first on a
+2^18-sample sub-range and scaled by the sample count (stated in extra_info; the reference is
+linear in the range); each compiled pass records ``speedup_vs_reference`` (scaled reference time /
+its own min) in extra_info. ``lt_extended_verify`` — the exhaustive verification pass (counts and
+min margin only, no loss). Every benchmark asserts on its output. Ratios only mean something
+within one run on one machine.
 """
 import os
 import time
@@ -17,6 +20,23 @@ from shortcutbench.ops.lt_extended import LTPass, lt_extended_reference
 from shortcutbench.testing import compiled
 
 SUB_RANGE = 1 << 18
+REFERENCE_S = {}  # the scaled reference full-pass time of this run (filled by the baseline)
+ISA_PATHS = ["baseline", "avx2", "avx512"]
+
+
+@pytest.fixture(params=ISA_PATHS)
+def isa(request):
+    """Run the compiled kernel on one ISA path (skipped where the CPU lacks it), then restore."""
+    from shortcutbench import _ext
+
+    if not compiled("lt_extended", torch.device("cpu")):
+        pytest.skip("lt_extended not compiled")
+    if request.param not in _ext._C.isa_supported():
+        pytest.skip(f"this CPU cannot run the {request.param} path")
+    before = _ext.isa()
+    _ext._C.set_isa(request.param)
+    yield request.param
+    _ext._C.set_isa(before)
 
 
 def _cpu_seconds(fn, *args):
@@ -46,7 +66,7 @@ def _args(spec, w, lo, hi, loss, grad):
     return (spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, lo, hi, False, loss, grad, 0)
 
 
-def _timed_full_pass(benchmark, problem, train: bool) -> LTPass:
+def _timed_full_pass(benchmark, problem, train: bool, isa: str) -> LTPass:
     """Three timed compiled passes over the whole set, plus the CPU time of one."""
     if not compiled("lt_extended", torch.device("cpu")):
         pytest.skip("lt_extended not compiled")
@@ -56,18 +76,11 @@ def _timed_full_pass(benchmark, problem, train: bool) -> LTPass:
     out = LTPass(*benchmark.pedantic(torch.ops.shortcutbench.lt_extended, args, rounds=3, iterations=1))
     benchmark.extra_info["samples"] = spec.size
     benchmark.extra_info["cpu_s"] = _cpu_seconds(torch.ops.shortcutbench.lt_extended, *args)
+    benchmark.extra_info["isa"] = isa
+    if train and "train" in REFERENCE_S:
+        benchmark.extra_info["speedup_vs_reference"] = REFERENCE_S["train"] / benchmark.stats.stats.min
     _note_load(benchmark, load)
     return out
-
-
-@pytest.mark.benchmark(group="lt_extended")
-def bench_full_pass_compiled(benchmark, problem):
-    out = _timed_full_pass(benchmark, problem, True)
-    spec, w = problem
-    ref = lt_extended_reference(*_args(spec, w, 0, SUB_RANGE, True, True)[:-1])
-    part = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, SUB_RANGE, True, True)))
-    torch.testing.assert_close(part.grad_weight, ref.grad_weight, rtol=1e-5, atol=1e-3)
-    assert 0 < int(out.correct) < spec.size and torch.isfinite(out.loss_sum)
 
 
 @pytest.mark.benchmark(group="lt_extended")
@@ -79,15 +92,25 @@ def bench_full_pass_reference_scaled_baseline(benchmark, problem):
     scale = spec.size / SUB_RANGE
     benchmark.extra_info["timed_samples"] = SUB_RANGE
     benchmark.extra_info["scale_to_full_set"] = scale
-    benchmark.extra_info["scaled_full_pass_s"] = benchmark.stats.stats.min * scale
+    benchmark.extra_info["scaled_full_pass_s"] = REFERENCE_S["train"] = benchmark.stats.stats.min * scale
     benchmark.extra_info["cpu_s_scaled"] = _cpu_seconds(lt_extended_reference, *_args(spec, w, 0, SUB_RANGE >> 2, True, True)[:-1]) * scale * 4
     _note_load(benchmark, load)
     assert torch.isfinite(out.loss_sum)
 
 
+@pytest.mark.benchmark(group="lt_extended")
+def bench_full_pass_compiled(benchmark, problem, isa):
+    out = _timed_full_pass(benchmark, problem, True, isa)
+    spec, w = problem
+    ref = lt_extended_reference(*_args(spec, w, 0, SUB_RANGE, True, True)[:-1])
+    part = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, SUB_RANGE, True, True)))
+    torch.testing.assert_close(part.grad_weight, ref.grad_weight, rtol=1e-5, atol=1e-3)
+    assert 0 < int(out.correct) < spec.size and torch.isfinite(out.loss_sum)
+
+
 @pytest.mark.benchmark(group="lt_extended_verify")
-def bench_verify_pass_compiled(benchmark, problem):
-    out = _timed_full_pass(benchmark, problem, False)
+def bench_verify_pass_compiled(benchmark, problem, isa):
+    out = _timed_full_pass(benchmark, problem, False, isa)
     spec, w = problem
     full = LTPass(*torch.ops.shortcutbench.lt_extended(*_args(spec, w, 0, spec.size, True, True)))
     assert int(out.correct) == int(full.correct)

@@ -1,5 +1,7 @@
 #include "build_info.h"
 
+#include "cpu/isa.h"
+
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
@@ -13,6 +15,9 @@ namespace {
 std::string simd_extensions() {
   std::string s;
   auto add = [&s](const char* name) { s += s.empty() ? name : std::string(" ") + name; };
+#ifdef __SSE2__
+  add("sse2");
+#endif
 #ifdef __SSE4_2__
   add("sse4.2");
 #endif
@@ -62,7 +67,12 @@ std::map<std::string, std::string> build_info() {
 #endif
   info["cxx_standard"] = std::to_string(__cplusplus);
   info["flags"] = optimisation_flags();
-  info["simd"] = simd_extensions();
+  info["simd"] = simd_extensions();  // what the whole build targets (baseline unless CXXFLAGS say more)
+  std::string supported;
+  for (const auto& name : isa_supported()) supported += (supported.empty() ? "" : " ") + name;
+  info["isa_supported"] = supported;      // per-ISA kernel copies this CPU can run
+  info["isa"] = isa_name(active_isa());    // the copy in use (SHORTCUTBENCH_ISA overrides)
+  if (!isa_note().empty()) info["isa_note"] = isa_note();
   info["torch_version"] = TORCH_VERSION;
 #ifdef _OPENMP
   info["openmp"] = std::to_string(_OPENMP);

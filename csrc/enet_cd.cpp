@@ -1,9 +1,11 @@
 // enet_cd: sweeps of block coordinate descent for the multinomial elastic net, one class block
 // at a time with a Newton-type quadratic model and an Armijo line search (Tseng & Yun 2009;
 // the per-class quadratic model is glmnet's partial Newton, Friedman, Hastie & Tibshirani 2010 §3).
-// Schema only; the CPU kernel registers itself in cpu/enet_cd_cpu.cpp.
+// Schema and the Autograd kernel (autograd.h); the CPU kernel registers itself in cpu/enet_cd_cpu.cpp.
 // Meaning is defined by the pure-torch reference in pysrc/shortcutbench/ops/enet_cd.py.
 #include <torch/library.h>
+
+#include "autograd.h"
 
 TORCH_LIBRARY_FRAGMENT(shortcutbench, m) {
   // Xt [d, n] float64 (feature-major: row j is feature j over the examples); target int64 [n];
@@ -17,3 +19,5 @@ TORCH_LIBRARY_FRAGMENT(shortcutbench, m) {
       "enet_cd(Tensor Xt, Tensor target, Tensor sample_weight, Tensor cols, Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) eta, Tensor(d!) grad, float lam, float alpha, int max_sweeps, float tol, int first_class) -> Tensor");
 }
+
+TORCH_LIBRARY_IMPL(shortcutbench, Autograd, m) { m.impl("enet_cd", shortcutbench::non_differentiable()); }

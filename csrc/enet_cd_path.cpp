@@ -1,8 +1,10 @@
 // enet_cd_path: the whole elastic-net path of the multinomial problem by enet_cd's sweeps, with
 // the sequential strong rule, KKT re-checks, the duality-gap stop and the log-λ predictor
-// (glm/cd.py). Schema only; the CPU kernel registers itself in cpu/enet_cd_path_cpu.cpp.
+// (glm/cd.py). Schema and the Autograd kernel (autograd.h); the CPU kernel registers itself in cpu/enet_cd_path_cpu.cpp.
 // Meaning is defined by the pure-torch reference in pysrc/shortcutbench/ops/enet_cd_path.py.
 #include <torch/library.h>
+
+#include "autograd.h"
 
 TORCH_LIBRARY_FRAGMENT(shortcutbench, m) {
   // Xt [d, n] float64; target int64 [n]; sample_weight float64 [n] or empty; varies bool [d]
@@ -15,3 +17,5 @@ TORCH_LIBRARY_FRAGMENT(shortcutbench, m) {
       "Tensor(b!) bias, float alpha, float gap_tol, int max_sweeps, float first_tol, int first_class, bool predict, "
       "bool screening) -> (Tensor, Tensor, Tensor)");
 }
+
+TORCH_LIBRARY_IMPL(shortcutbench, Autograd, m) { m.impl("enet_cd_path", shortcutbench::non_differentiable()); }

@@ -1,8 +1,10 @@
 // lt_extended: one fused pass over an index range of the extended L-T / triangle-square set
 // (seed 001 §6.2), through the 2-filter conv + global max-pool model.
-// Schema only; the CPU kernel registers itself in cpu/lt_extended_cpu.cpp. Meaning is defined by
+// Schema and the Autograd kernel (autograd.h); the CPU kernel registers itself in cpu/lt_extended_cpu.cpp. Meaning is defined by
 // the pure-torch reference lt_extended_reference in pysrc/shortcutbench/ops/lt_extended.py.
 #include <torch/library.h>
+
+#include "autograd.h"
 
 TORCH_LIBRARY_FRAGMENT(shortcutbench, m) {
   // bases [B, n, n]; labels [B] int64 in {0, 1}; pixels [B, P] int64 flat canvas index of each
@@ -16,3 +18,5 @@ TORCH_LIBRARY_FRAGMENT(shortcutbench, m) {
       "Tensor? bias, int start, int stop, bool clip, bool with_loss, bool with_grad, "
       "int max_misclassified) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)");
 }
+
+TORCH_LIBRARY_IMPL(shortcutbench, Autograd, m) { m.impl("lt_extended", shortcutbench::non_differentiable()); }

@@ -29,6 +29,22 @@ def test_doctor_reports_backend_and_threads(capsys):
     assert code == 0
     assert "compiled core (shortcutbench._C):" in out and "openmp_max_threads" in out
     assert "colorize: cpu:" in out
+    if "compiled core (shortcutbench._C): yes" in out:
+        assert "ISA path: " in out
+
+
+def test_doctor_names_the_isa_path_the_environment_chose(capsys, monkeypatch):
+    from shortcutbench import _ext
+
+    if not _ext.has_ops():
+        pytest.skip("shortcutbench._C not built")
+    before = _ext.isa()
+    try:
+        _ext._C.set_isa("baseline")
+        code, out, _ = _run(capsys, "doctor")
+    finally:
+        _ext._C.set_isa(before)
+    assert code == 0 and "ISA path: baseline" in out
 
 
 def _one_line_error(err: str, fragment: str):

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "../macros.h"
+#include "inplace.h"
 #include "enet_cd_impl.h"
 
 using namespace sb_enet_cd;
@@ -33,14 +34,12 @@ at::Tensor enet_cd_cpu(const at::Tensor& Xt_in, const at::Tensor& target_in, con
   TORCH_CHECK(target_in.dim() == 1 && target_in.size(0) == n, "target must be [", n, "], got ", target_in.sizes());
   TORCH_CHECK(sw_in.numel() == 0 || (sw_in.dim() == 1 && sw_in.size(0) == n && sw_in.scalar_type() == at::kDouble),
               "sample_weight must be empty or float64 [", n, "], got ", sw_in.sizes(), " ", sw_in.scalar_type());
-  TORCH_CHECK(weight.is_contiguous() && bias.is_contiguous() && eta.is_contiguous(),
-              "weight, bias and eta must be contiguous (updated in place)");
   TORCH_CHECK(alpha >= 0 && alpha <= 1 && lam >= 0, "need lam >= 0 and alpha in [0, 1], got ", lam, ", ", alpha);
   TORCH_CHECK(first_class == 0 || (first_class == 1 && k == 2),
               "first_class must be 0, or 1 with k = 2 (the binomial form), got ", first_class, " with k = ", k);
   TORCH_CHECK(grad.numel() == 0 || (grad.scalar_type() == at::kDouble && grad.dim() == 2 && grad.size(0) == d &&
-                                    grad.size(1) == k && grad.is_contiguous()),
-              "grad must be empty or a contiguous float64 [", d, ", ", k, "], got ", grad.sizes(), " ",
+                                    grad.size(1) == k),
+              "grad must be empty or a float64 [", d, ", ", k, "], got ", grad.sizes(), " ",
               grad.scalar_type());
   const at::Tensor Xt = Xt_in.contiguous(), target = target_in.contiguous(), sw = sw_in.contiguous();
   const at::Tensor cols = cols_in.contiguous();
@@ -50,12 +49,14 @@ at::Tensor enet_cd_cpu(const at::Tensor& Xt_in, const at::Tensor& target_in, con
   const int64_t m = cols.numel();
   const int64_t* J = cols.data_ptr<int64_t>();
   for (int64_t a = 0; a < m; ++a) TORCH_CHECK(J[a] >= 0 && J[a] < d, "cols[", a, "] = ", J[a], " outside 0..", d - 1);
-  double* W = weight.data_ptr<double>();
-  double* b = bias.data_ptr<double>();
-  double* E = eta.data_ptr<double>();
+  const shortcutbench::InPlace weight_io(weight), bias_io(bias), eta_io(eta), grad_io(grad);  // any layout
+  double* W = weight_io.data<double>();
+  double* b = bias_io.data<double>();
+  double* E = eta_io.data<double>();
   const auto st = run_sweeps(X, y, s, n, d, k, J, m, W, b, E, lam, alpha, max_sweeps, tol, first_class);
   double cert[5] = {NAN, NAN, NAN, NAN, NAN};
-  if (grad.numel()) certificate(X, y, s, n, d, k, W, b, E, lam, alpha, first_class, grad.data_ptr<double>(), cert);
+  if (grad.numel()) certificate(X, y, s, n, d, k, W, b, E, lam, alpha, first_class, grad_io.data<double>(), cert);
+  for (const auto* io : {&weight_io, &bias_io, &eta_io, &grad_io}) io->commit();
   return torch::tensor({static_cast<double>(st.sweeps), st.last, static_cast<double>(st.halvings), cert[0], cert[1], cert[2],
                         cert[3], cert[4]},
                        torch::dtype(torch::kFloat64));

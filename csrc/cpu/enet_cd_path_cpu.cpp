@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "../macros.h"
+#include "inplace.h"
 #include "enet_cd_impl.h"
 
 using namespace sb_enet_cd;
@@ -26,9 +27,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> enet_cd_path_cpu(
   TORCH_CHECK(target_in.scalar_type() == at::kLong, "target must be int64, got ", target_in.scalar_type());
   TORCH_CHECK(varies_in.scalar_type() == at::kBool, "varies must be bool, got ", varies_in.scalar_type());
   const int64_t d = Xt_in.size(0), n = Xt_in.size(1), k = weight.size(0), L = lams_in.numel();
-  TORCH_CHECK(weight.size(1) == d && weight.is_contiguous(), "weight must be a contiguous [k, ", d, "], got ",
+  TORCH_CHECK(weight.size(1) == d, "weight must be [k, ", d, "], got ",
               weight.sizes());
-  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == k && bias.is_contiguous(), "bias must be [", k, "], got ",
+  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == k, "bias must be [", k, "], got ",
               bias.sizes());
   TORCH_CHECK(target_in.dim() == 1 && target_in.size(0) == n, "target must be [", n, "], got ", target_in.sizes());
   TORCH_CHECK(varies_in.dim() == 1 && varies_in.size(0) == d, "varies must be [", d, "], got ", varies_in.sizes());
@@ -46,8 +47,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> enet_cd_path_cpu(
   const double* lams = lams_t.data_ptr<double>();
   for (int64_t t = 0; t < L; ++t)
     TORCH_CHECK(lams[t] > 0 && (t == 0 || lams[t] < lams[t - 1]), "lams must be positive and strictly decreasing");
-  double* W = weight.data_ptr<double>();
-  double* b = bias.data_ptr<double>();
+  const shortcutbench::InPlace weight_io(weight), bias_io(bias);  // any layout
+  double* W = weight_io.data<double>();
+  double* b = bias_io.data<double>();
   const bool binomial = first_class == 1;
   const double alpha_k = binomial ? 2 * alpha / (1 + alpha) : alpha;  // research note §3
 
@@ -157,6 +159,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> enet_cd_path_cpu(
     prev_lam = lam;
     prev_dual = cert[1];
   }
+  weight_io.commit();
+  bias_io.commit();
   return {Wpath, bpath, stats};
 }
 

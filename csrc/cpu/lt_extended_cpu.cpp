@@ -20,7 +20,16 @@
 #include <mutex>
 #include <vector>
 
+#include "../lt_extended.h"
 #include "../macros.h"
+#include "isa.h"
+
+// GCC on x86: the per-ISA copies below need #pragma GCC target.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
+#define SB_ISA_X86 1
+#else
+#define SB_ISA_X86 0
+#endif
 
 namespace {
 
@@ -37,46 +46,6 @@ struct Accum {
   std::vector<double> t_outer;  // [FQ][P_out][K]: the same, per outer digit and the value it reads
 };
 
-inline bool mul_overflows(int64_t a, int64_t b, int64_t* out) { return __builtin_mul_overflow(a, b, out); }
-
-// softplus(d) = log(1 + e^d) and sigmoid(d), both from t = e^{-|d|} (no overflow). The float
-// version is branch-free polynomial code so the block loop vectorises (no libm calls):
-// e^x by 2^n * p(r), |r| <= ln2/2, degree-6 Taylor (rel. error < 2e-8); log(1 + t) for t in (0, 1]
-// as 2 atanh(s), s = t / (2 + t) <= 1/3, odd series to s^15 (rel. error < 2e-9).
-#pragma omp declare simd notinbranch
-inline float softplus_sigmoid_f(float d, float* prob) {
-  const float x = std::max(-std::abs(d), -87.0f);
-  const float nf = std::nearbyint(x * 1.44269504088896341f);
-  const float r = (x - nf * 0.693145751953125f) - nf * 1.42860682030941723212e-6f;
-  float p = 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(nf) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  const float t = p * scale;
-  const float s = t / (2.0f + t), s2 = s * s;
-  float q = 1.0f / 15.0f;
-  q = q * s2 + 1.0f / 13.0f;
-  q = q * s2 + 1.0f / 11.0f;
-  q = q * s2 + 1.0f / 9.0f;
-  q = q * s2 + 1.0f / 7.0f;
-  q = q * s2 + 1.0f / 5.0f;
-  q = q * s2 + 1.0f / 3.0f;
-  q = q * s2 + 1.0f;
-  *prob = (d >= 0.0f ? 1.0f : t) / (1.0f + t);
-  return std::max(d, 0.0f) + 2.0f * s * q;
-}
-
-inline double softplus_sigmoid_d(double d, double* prob) {
-  const double t = std::exp(-std::abs(d));
-  *prob = (d >= 0.0 ? 1.0 : t) / (1.0 + t);
-  return std::max(d, 0.0) + std::log1p(t);
-}
 
 template <typename T>
 struct Problem {
@@ -203,128 +172,38 @@ void contract(const Problem<T>& pr, const BaseTables& tb, Accum& acc, double* gr
   std::fill(acc.t_outer.begin(), acc.t_outer.end(), 0.0);
 }
 
-// One outer code o of base tb.b over inner codes [max(lo - o*NI, 0), min(hi - o*NI, NI)).
+// One copy of the hot loop per ISA path (isa.h). The build targets baseline x86-64; the wider
+// copies are compiled under a target pragma and only run where the CPU has the instructions.
+#define SB_ISA_NS isa_baseline
+#include "lt_extended_kernel.h"
+#undef SB_ISA_NS
+#if SB_ISA_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define SB_ISA_NS isa_avx2
+#include "lt_extended_kernel.h"
+#undef SB_ISA_NS
+#pragma GCC pop_options
+#pragma GCC push_options
+// 512-bit vectors (GCC would otherwise prefer 256 on most AVX-512 parts).
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")
+#define SB_ISA_NS isa_avx512
+#include "lt_extended_kernel.h"
+#undef SB_ISA_NS
+#pragma GCC pop_options
+#endif
+
 template <typename T>
-void run_outer(const Problem<T>& pr, const BaseTables& tb, const std::vector<T>& inner, int64_t o, int64_t lo,
-               int64_t hi, bool with_loss, bool with_grad, int64_t max_wrong, Accum& a, std::vector<int64_t>& wrong) {
-  const int64_t K = pr.K, Q = pr.Q, FQ = pr.FQ, NI = pr.n_inner;
-  const int64_t b = tb.b, y = tb.y;
-  const std::vector<double>& zbase = tb.zbase;
-  const std::vector<double>& delta = tb.delta;
-  const std::vector<double>& coef = tb.coef;
-  const T b0 = pr.bias[0], b1 = pr.bias[1];
-  T zo[2 * kMaxQ];
-  alignas(64) T dd[kBlock], gp[kBlock], best0[kBlock], best1[kBlock];
-  alignas(64) int32_t arg0[kBlock], arg1[kBlock];
-  double s_out[2 * kMaxQ];
-  int64_t digits[64];
-  double z[2 * kMaxQ];
-  for (int64_t fq = 0; fq < FQ; ++fq) z[fq] = zbase[fq];
-  int64_t code = o;
-  for (int64_t j = 0; j < pr.p_out; ++j) {
-    const int64_t d = pr.p_in + j, digit = code % K;
-    code /= K;
-    digits[j] = digit;
-    const double dv = delta[d * K + digit];
-    if (dv != 0.0)
-      for (int64_t fq = 0; fq < FQ; ++fq) z[fq] += dv * coef[d * FQ + fq];
-  }
-  for (int64_t fq = 0; fq < FQ; ++fq) zo[fq] = static_cast<T>(z[fq]);
-  std::fill(s_out, s_out + FQ, 0.0);
-  const int64_t i_lo = std::max<int64_t>(lo - o * NI, 0), i_hi = std::min<int64_t>(hi - o * NI, NI);
-  for (int64_t i0 = i_lo; i0 < i_hi; i0 += kBlock) {
-    const int64_t m = std::min(kBlock, i_hi - i0);
-    // Phase A (vectorised over the block, one position at a time so every loop is a plain
-    // elementwise one): logits, d = logit_other - logit_true, argmax of each filter.
-    int32_t correct = 0;
-    T minm = std::numeric_limits<T>::infinity();
-    const T sgn = y == 0 ? T(1) : T(-1);  // d = sgn * (l1 - l0)
-    const bool tie_ok = y == 0;           // argmax ties go to class 0: right iff d < 0, or d == 0 for y = 0
-    T* ddp = dd;
-    T* b0p = best0;
-    T* b1p = best1;
-    int32_t* a0p = arg0;
-    int32_t* a1p = arg1;
-    const T* in0 = inner.data() + i0;
-    const T* in1 = inner.data() + Q * NI + i0;
-    const T z0 = zo[0], z1 = zo[Q];
-#pragma omp simd
-    for (int64_t j = 0; j < m; ++j) {
-      b0p[j] = z0 + in0[j];
-      b1p[j] = z1 + in1[j];
-      a0p[j] = 0;
-      a1p[j] = 0;
-    }
-    for (int64_t q = 1; q < Q; ++q) {  // strict >: the first maximal position, like torch.max
-      const T zq0 = zo[q], zq1 = zo[Q + q];
-      const T* r0 = in0 + q * NI;
-      const T* r1 = in1 + q * NI;
-      const int32_t qq = static_cast<int32_t>(q);
-#pragma omp simd
-      for (int64_t j = 0; j < m; ++j) {
-        const T v0 = zq0 + r0[j], v1 = zq1 + r1[j];
-        const bool up0 = v0 > b0p[j], up1 = v1 > b1p[j];
-        a0p[j] = up0 ? qq : a0p[j];
-        b0p[j] = up0 ? v0 : b0p[j];
-        a1p[j] = up1 ? qq : a1p[j];
-        b1p[j] = up1 ? v1 : b1p[j];
-      }
-    }
-#pragma omp simd reduction(+ : correct) reduction(min : minm)
-    for (int64_t j = 0; j < m; ++j) {
-      const T d = sgn * ((b1p[j] + b1) - (b0p[j] + b0));
-      correct += static_cast<int32_t>((d < T(0)) | ((d == T(0)) & tie_ok));
-      minm = std::min(minm, -d);
-      ddp[j] = d;
-    }
-    a.correct += correct;
-    a.min_margin = std::min(a.min_margin, static_cast<double>(minm));
-    if (max_wrong > 0 && correct < m && static_cast<int64_t>(wrong.size()) < max_wrong) {
-      for (int64_t j = 0; j < m && static_cast<int64_t>(wrong.size()) < max_wrong; ++j) {
-    const bool ok = dd[j] < T(0) || (dd[j] == T(0) && y == 0);
-    if (!ok) wrong.push_back(b * pr.per_base + o * NI + i0 + j);
-      }
-    }
-    if (!with_loss) continue;
-    // Phase B: loss = softplus(d); p = sigmoid(d) = probability of the other class.
-    double loss = 0.0;
-    T* gpp = gp;
-    if constexpr (std::is_same<T, float>::value) {
-      float lsum = 0.0f;  // a block of <= 512 terms in float, then into the double total
-#pragma omp simd reduction(+ : lsum)
-      for (int64_t j = 0; j < m; ++j) lsum += softplus_sigmoid_f(ddp[j], &gpp[j]);
-      loss = lsum;
-    } else {
-      for (int64_t j = 0; j < m; ++j) loss += softplus_sigmoid_d(ddp[j], &gpp[j]);
-    }
-    a.loss += loss;
-    if (!with_grad) continue;
-    // Phase C: dL/dlogit_true = -p, dL/dlogit_other = +p, routed to each filter's argmax
-    // (one masked elementwise pass per position; int32 masks against an int32 position so the
-    // loop vectorises).
-    const double s0 = y == 0 ? -1.0 : 1.0;
-    for (int64_t q = 0; q < Q; ++q) {
-      double* r0 = a.s_inner.data() + q * NI + i0;
-      double* r1 = a.s_inner.data() + (Q + q) * NI + i0;
-      const int32_t qq = static_cast<int32_t>(q);
-      double t0 = 0.0, t1 = 0.0;
-#pragma omp simd reduction(+ : t0, t1)
-      for (int64_t j = 0; j < m; ++j) {
-        const double g = s0 * static_cast<double>(gpp[j]);
-        const double g0 = a0p[j] == qq ? g : 0.0;
-        const double g1 = a1p[j] == qq ? -g : 0.0;
-        r0[j] += g0;
-        r1[j] += g1;
-        t0 += g0;
-        t1 += g1;
-      }
-      s_out[q] += t0;
-      s_out[Q + q] += t1;
-    }
-  }
-  if (with_grad)
-    for (int64_t j = 0; j < pr.p_out; ++j)
-      for (int64_t fq = 0; fq < FQ; ++fq) a.t_outer[(fq * pr.p_out + j) * K + digits[j]] += s_out[fq];
+using RunOuter = void (*)(const Problem<T>&, const BaseTables&, const std::vector<T>&, int64_t, int64_t, int64_t,
+                          bool, bool, int64_t, Accum&, std::vector<int64_t>&);
+
+template <typename T>
+RunOuter<T> run_outer_for(shortcutbench::Isa isa) {
+#if SB_ISA_X86
+  if (isa == shortcutbench::Isa::avx512) return &isa_avx512::run_outer<T>;
+  if (isa == shortcutbench::Isa::avx2) return &isa_avx2::run_outer<T>;
+#endif
+  return &isa_baseline::run_outer<T>;
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> lt_extended_cpu(
@@ -332,54 +211,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     const at::Tensor& weight, const c10::optional<at::Tensor>& bias, int64_t start, int64_t stop, bool clip,
     bool with_loss, bool with_grad, int64_t max_misclassified) {
   for (const at::Tensor* t : {&bases, &labels, &pixels, &offsets, &weight}) SB_CHECK_CPU(*t);
-  SB_CHECK_DIM(bases, 3);
-  SB_CHECK_DIM(labels, 1);
-  SB_CHECK_DIM(pixels, 2);
-  SB_CHECK_DIM(offsets, 3);
-  SB_CHECK_DIM(weight, 3);
-  const int64_t B = bases.size(0), n = bases.size(1);
-  TORCH_CHECK(bases.size(2) == n, "bases must be square canvases [B, n, n], got shape ", bases.sizes());
-  TORCH_CHECK(bases.scalar_type() == at::kFloat || bases.scalar_type() == at::kDouble,
-              "bases must be float32 or float64, got ", bases.scalar_type());
-  TORCH_CHECK(offsets.scalar_type() == bases.scalar_type() && weight.scalar_type() == bases.scalar_type(),
-              "bases, offsets and weight must share one dtype, got ", bases.scalar_type(), ", ",
-              offsets.scalar_type(), " and ", weight.scalar_type());
-  TORCH_CHECK(labels.scalar_type() == at::kLong && labels.size(0) == B, "labels must be int64 [B] with B = ", B,
-              ", got ", labels.scalar_type(), " ", labels.sizes());
-  TORCH_CHECK(pixels.scalar_type() == at::kLong && pixels.size(0) == B,
-              "pixels must be int64 [B, P] with B = ", B, ", got ", pixels.scalar_type(), " ", pixels.sizes());
-  const int64_t P = pixels.size(1), K = offsets.size(2);
-  TORCH_CHECK(offsets.size(0) == B && offsets.size(1) == P && K >= 1,
-              "offsets must have shape [B, P, K] = [", B, ", ", P, ", K>=1], got ", offsets.sizes());
-  TORCH_CHECK(weight.size(0) == 2 && weight.size(1) == weight.size(2) && weight.size(1) <= n && weight.size(1) >= 1,
-              "weight must be [2, k, k] with k <= canvas ", n, ", got shape ", weight.sizes());
-  if (bias.has_value() && bias->defined()) {
-    SB_CHECK_CPU(*bias);
-    TORCH_CHECK(bias->dim() == 1 && bias->size(0) == 2 && bias->scalar_type() == bases.scalar_type(),
-                "bias must be [2] of the weight's dtype, got ", bias->scalar_type(), " ", bias->sizes());
-  }
-  TORCH_CHECK(max_misclassified >= 0, "max_misclassified must be >= 0, got ", max_misclassified);
+  const auto sz = shortcutbench::check_lt_extended_inputs(bases, labels, pixels, offsets, weight, bias, start, stop,
+                                                          max_misclassified);
+  const int64_t B = sz.B, n = sz.n, P = sz.P, K = sz.K, per_base = sz.per_base;
   auto lab = labels.contiguous();
   auto pix = pixels.contiguous();
   const int64_t* lp = lab.data_ptr<int64_t>();
   const int64_t* pp = pix.data_ptr<int64_t>();
-  for (int64_t b = 0; b < B; ++b) {
-    TORCH_CHECK(lp[b] == 0 || lp[b] == 1, "labels must be 0 or 1, got ", lp[b], " at ", b);
-    std::vector<char> seen(n * n, 0);
-    for (int64_t d = 0; d < P; ++d) {
-      const int64_t p = pp[b * P + d];
-      TORCH_CHECK(p >= 0 && p < n * n, "pixels[", b, ", ", d, "] = ", p, " is outside the ", n, "x", n, " canvas");
-      TORCH_CHECK(!seen[p], "pixels[", b, "] lists canvas pixel ", p, " twice; each digit must move its own pixel");
-      seen[p] = 1;
-    }
-  }
-  int64_t per_base = 1, total = 0;
-  for (int64_t d = 0; d < P; ++d)
-    TORCH_CHECK(!mul_overflows(per_base, K, &per_base), "index space K^P = ", K, "^", P, " overflows int64");
-  TORCH_CHECK(!mul_overflows(per_base, B, &total), "index space B*K^P = ", B, "*", K, "^", P, " overflows int64");
-  TORCH_CHECK(0 <= start && start <= stop && stop <= total, "need 0 <= start <= stop <= ", total, ", got [", start,
-              ", ", stop, ")");
-
   const int64_t k = weight.size(1), qside = n - k + 1;
   int64_t p_in = 0, n_inner = 1;
   while (p_in < P && K > 1 && n_inner * K <= kMaxInnerCodes) { n_inner *= K; ++p_in; }
@@ -422,6 +260,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     const int64_t item_lo = start / n_inner, item_hi = stop > start ? (stop - 1) / n_inner + 1 : item_lo;
     const int64_t n_outer = per_base / n_inner;
     const int64_t grain = std::max<int64_t>(1, (item_hi - item_lo + nthreads - 1) / nthreads);
+    const RunOuter<scalar_t> run = run_outer_for<scalar_t>(shortcutbench::active_isa());
     at::parallel_for(item_lo, item_hi, grain, [&](int64_t it_begin, int64_t it_end) {
       const int tid = at::get_thread_num();
       Accum& a = acc[tid];
@@ -436,7 +275,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
         }
         const int64_t lo = std::max<int64_t>(start - b * per_base, 0);
         const int64_t hi = std::min<int64_t>(stop - b * per_base, per_base);
-        run_outer(pr, tb, inner, o, lo, hi, with_loss, with_grad, max_misclassified, a, wrong);
+        run(pr, tb, inner, o, lo, hi, with_loss, with_grad, max_misclassified, a, wrong);
       }
       if (with_grad && tb.b >= 0) contract(pr, tb, a, tgw[tid].data(), tgb[tid].data());
       if (!wrong.empty()) {

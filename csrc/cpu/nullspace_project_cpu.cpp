@@ -296,7 +296,7 @@ at::Tensor nullspace_project_cpu(const at::Tensor& v, const at::Tensor& J, bool 
   TORCH_CHECK(rcond >= 0.0 && rcond < 1.0, "rcond must be in [0, 1), got ", rcond);
   auto vc = v.contiguous();
   auto Jc = J.contiguous();
-  auto out = at::empty_like(vc);
+  auto out = at::empty(vc.sizes(), vc.options());
   const int64_t B = vc.size(0), n = vc.size(1), k = Jc.size(1);
   AT_DISPATCH_FLOATING_TYPES(vc.scalar_type(), "nullspace_project_cpu", [&] {
     project_kernel<scalar_t>(vc.data_ptr<scalar_t>(), Jc.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), B,

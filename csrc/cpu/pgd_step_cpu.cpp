@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "../macros.h"
+#include "../pgd_step.h"
+#include "inplace.h"
 
 namespace {
 
@@ -82,50 +84,26 @@ at::Tensor pgd_step_cpu(const at::Tensor& x, at::Tensor& x_prev, const at::Tenso
                         const at::Tensor& eps, const at::Tensor& step, const at::Tensor& loss,
                         const at::Tensor& success, const at::Tensor& restore, at::Tensor& best_loss,
                         at::Tensor& best_x, at::Tensor& best_grad, at::Tensor& adv_x, double alpha, bool l2) {
-  const at::Tensor* all[] = {&x, &x_prev, &grad, &x_orig, &eps, &step, &loss, &success, &restore, &best_loss,
-                             &best_x, &best_grad, &adv_x};
-  for (const at::Tensor* t : all) SB_CHECK_CPU(*t);
-  TORCH_CHECK(x.dim() >= 1, "x must have a batch dimension, got shape ", x.sizes());
-  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
-              "x must be float32 or float64, got ", x.scalar_type());
+  SB_CHECK_CPU(x);
+  shortcutbench::check_pgd_step_inputs(x, x_prev, grad, x_orig, eps, step, loss, success, restore, best_loss, best_x,
+                                       best_grad, adv_x);
   const int64_t b = x.size(0);
-  const char* names[] = {"x_prev", "grad", "x_orig", "best_x", "best_grad", "adv_x"};
-  const at::Tensor* images[] = {&x_prev, &grad, &x_orig, &best_x, &best_grad, &adv_x};
-  for (int k = 0; k < 6; ++k) {
-    TORCH_CHECK(images[k]->sizes() == x.sizes(), names[k], " must have the shape of x ", x.sizes(), ", got ",
-                images[k]->sizes());
-    TORCH_CHECK(images[k]->scalar_type() == x.scalar_type(), names[k], " must have dtype ", x.scalar_type(),
-                ", got ", images[k]->scalar_type());
-  }
-  const char* vnames[] = {"eps", "step", "loss", "best_loss"};
-  const at::Tensor* vecs[] = {&eps, &step, &loss, &best_loss};
-  for (int k = 0; k < 4; ++k) {
-    TORCH_CHECK(vecs[k]->dim() == 1 && vecs[k]->size(0) == b, vnames[k], " must have shape [", b, "], got ",
-                vecs[k]->sizes());
-    TORCH_CHECK(vecs[k]->scalar_type() == x.scalar_type(), vnames[k], " must have dtype ", x.scalar_type(),
-                ", got ", vecs[k]->scalar_type());
-  }
-  TORCH_CHECK(success.dim() == 1 && success.size(0) == b && success.scalar_type() == at::kBool,
-              "success must be bool of shape [", b, "], got ", success.scalar_type(), " ", success.sizes());
-  TORCH_CHECK(restore.dim() == 1 && restore.size(0) == b && restore.scalar_type() == at::kBool,
-              "restore must be bool of shape [", b, "], got ", restore.scalar_type(), " ", restore.sizes());
-  const at::Tensor* mutated[] = {&x_prev, &best_loss, &best_x, &best_grad, &adv_x};
-  for (const at::Tensor* t : mutated)
-    TORCH_CHECK(t->is_contiguous(), "mutated arguments (x_prev, best_loss, best_x, best_grad, adv_x) must be "
-                                    "contiguous");
+  // any layout in, contiguous buffers for the kernel (and a contiguous x_next, like the reference)
+  const shortcutbench::InPlace prev_io(x_prev), bl_io(best_loss), bx_io(best_x), bg_io(best_grad), adv_io(adv_x);
   auto xc = x.contiguous(), gc = grad.contiguous(), x0c = x_orig.contiguous();
   auto ec = eps.contiguous(), sc = step.contiguous(), lc = loss.contiguous();
   auto okc = success.contiguous(), rc = restore.contiguous();
-  auto out = at::empty_like(xc);
+  auto out = at::empty_like(xc, at::MemoryFormat::Contiguous);
   const int64_t d = b > 0 ? xc.numel() / b : 0;
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "pgd_step_cpu", [&] {
-    pgd_step_kernel<scalar_t>(xc.data_ptr<scalar_t>(), x_prev.data_ptr<scalar_t>(), gc.data_ptr<scalar_t>(),
+    pgd_step_kernel<scalar_t>(xc.data_ptr<scalar_t>(), prev_io.data<scalar_t>(), gc.data_ptr<scalar_t>(),
                               x0c.data_ptr<scalar_t>(), ec.data_ptr<scalar_t>(), sc.data_ptr<scalar_t>(),
                               lc.data_ptr<scalar_t>(), okc.data_ptr<bool>(), rc.data_ptr<bool>(),
-                              best_loss.data_ptr<scalar_t>(), best_x.data_ptr<scalar_t>(),
-                              best_grad.data_ptr<scalar_t>(), adv_x.data_ptr<scalar_t>(),
+                              bl_io.data<scalar_t>(), bx_io.data<scalar_t>(), bg_io.data<scalar_t>(),
+                              adv_io.data<scalar_t>(),
                               out.data_ptr<scalar_t>(), b, d, static_cast<scalar_t>(alpha), l2);
   });
+  for (const auto* io : {&prev_io, &bl_io, &bx_io, &bg_io, &adv_io}) io->commit();
   return out;
 }
 

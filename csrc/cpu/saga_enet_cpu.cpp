@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../macros.h"
+#include "inplace.h"
 
 namespace {
 
@@ -284,7 +285,6 @@ void check_param(const at::Tensor& t, const char* name, at::ScalarType dtype, at
   TORCH_CHECK(!t.is_cuda(), name, " must be a CPU tensor, got ", t.device());
   TORCH_CHECK(t.scalar_type() == dtype, name, " must have the dtype of X (", dtype, "), got ", t.scalar_type());
   TORCH_CHECK(t.sizes() == shape, name, " must have shape ", shape, ", got ", t.sizes());
-  TORCH_CHECK(t.is_contiguous(), name, " is updated in place and must be contiguous (shape ", t.sizes(), ")");
 }
 
 at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, const at::Tensor& sw_in,
@@ -340,10 +340,14 @@ at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, co
               "sample_weight must be empty or of shape [", n, "] with the dtype of X, got ", sw.scalar_type(), " ",
               sw.sizes());
   auto X = X_in.contiguous();
-  return AT_DISPATCH_FLOATING_TYPES(dtype, "saga_enet_cpu", [&] {
-    return epoch<scalar_t>(X, target, sw, order, weight, bias, table, w_avg, b_avg, lr, lam, alpha, batch_size,
-                           multinomial, group, n_total, step_tol);
+  // updated in place, in any layout
+  const shortcutbench::InPlace w_io(weight), b_io(bias), t_io(table), wa_io(w_avg), ba_io(b_avg);
+  auto out = AT_DISPATCH_FLOATING_TYPES(dtype, "saga_enet_cpu", [&] {
+    return epoch<scalar_t>(X, target, sw, order, w_io.buf(), b_io.buf(), t_io.buf(), wa_io.buf(), ba_io.buf(), lr,
+                           lam, alpha, batch_size, multinomial, group, n_total, step_tol);
   });
+  for (const auto* io : {&w_io, &b_io, &t_io, &wa_io, &ba_io}) io->commit();
+  return out;
 }
 
 }  // namespace

@@ -70,6 +70,22 @@ def use_compiled(op: str, device: torch.device) -> bool:
     return False
 
 
+def register_fake(op: str):
+    """Decorator registering ``fn`` as the fake (meta) kernel of ``shortcutbench::<op>``: output
+    shapes, dtypes and devices without computing, for FakeTensor, ``torch.compile`` and
+    ``torch.library.opcheck``. Without ``_C`` the op does not exist and ``fn`` stays a function."""
+    def deco(fn):
+        if _C is not None:
+            torch.library.register_fake(f"shortcutbench::{op}")(fn)
+        return fn
+    return deco
+
+
+def isa() -> str:
+    """The instruction-set path of the per-ISA kernels in use ("none" without ``_C``)."""
+    return _C.isa() if _C is not None else "none"
+
+
 def build_info() -> Dict[str, str]:
     if _C is None:
         return {"compiled": "no", "reason": str(_IMPORT_ERROR)}

@@ -135,8 +135,12 @@ def cmd_doctor(args) -> int:
     info = _ext.build_info()
     print(f"shortcutbench {__version__}  torch {torch.__version__}  python {sys.version.split()[0]}")
     print(f"compiled core (shortcutbench._C): {'yes' if info.get('compiled') == 'yes' else 'no'}")
+    isa_keys = ("isa", "isa_supported", "isa_note")
+    if "isa" in info:  # the per-ISA kernel copies: which one runs, and why when it is not the best
+        note = f"; {info['isa_note']}" if info.get("isa_note") else ""
+        print(f"  ISA path: {info['isa']} (this CPU runs: {info['isa_supported']}; SHORTCUTBENCH_ISA overrides{note})")
     for k in sorted(info):
-        if k != "compiled":
+        if k != "compiled" and k not in isa_keys:
             print(f"  {k}: {info[k]}")
     print(f"torch threads: {torch.get_num_threads()}  cuda available: {torch.cuda.is_available()}")
     print("ops:")

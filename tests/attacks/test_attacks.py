@@ -159,3 +159,39 @@ def test_bad_inputs_are_usage_errors(tiny):
         PGD(eps=0.1, norm="l1")
     with pytest.raises(UsageError, match="classes"):
         APGDT(eps=0.1, n_targets=9)(lambda v: m(v)[:, :4], x, y % 4)
+
+
+# Every registered attack, small enough to run twice in a test (issue 21: layouts and empty batches).
+SMALL_CONFIG = {"apgd": dict(steps=6), "apgd-ce": dict(steps=6), "apgd-dlr": dict(steps=6),
+                "apgd-t": dict(steps=4, n_targets=3), "fgsm": {}, "pgd": dict(steps=6), "pgd40": dict(steps=6),
+                "square": dict(n_queries=20), "standard": dict(steps=4, n_targets=3, square_queries=10)}
+
+
+def test_small_config_covers_every_registered_attack():
+    assert sorted(SMALL_CONFIG) == sorted(ATTACKS)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_CONFIG))
+def test_channels_last_batch_is_attacked_like_a_contiguous_one(tiny, name):
+    """The fused pgd_step updates its state in any memory format; a channels_last batch gives the
+    contiguous batch's result (up to the model's own layout-dependent rounding)."""
+    m, x, y = tiny
+    atk = create_attack(name, eps=0.03, **SMALL_CONFIG[name])
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    if isinstance(atk, Cascade):  # the cascade attacks row subsets; the attack itself gets x as passed
+        plain, cl = robust_accuracy(m, x, y, atk).robust, robust_accuracy(m, x_cl, y, atk).robust
+    else:
+        plain, cl = ~atk(m, x, y).success, ~atk(m, x_cl, y).success
+    assert abs(int(plain.sum()) - int(cl.sum())) <= 1
+    assert (plain == cl).float().mean() >= 0.95
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_CONFIG))
+def test_empty_batch_gives_an_empty_result(tiny, name):
+    m, x, y = tiny
+    res = robust_accuracy(m, x[:0], y[:0], create_attack(name, eps=0.03, **SMALL_CONFIG[name]))
+    assert res.robust.shape == (0,) and res.clean.shape == (0,)
+    for attack in ("fgsm", "pgd", "apgd-ce"):  # the engine's own result, not only the cascade's
+        if name == attack:
+            out = create_attack(name, eps=0.03, **SMALL_CONFIG[name])(m, x[:0], y[:0])
+            assert out.x_adv.shape == x[:0].shape and out.success.shape == (0,)

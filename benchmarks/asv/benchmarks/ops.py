@@ -1,134 +1,178 @@
-"""One class per compiled op, compiled vs reference (``param: backend``)."""
-import torch
+"""One class per compiled op: ``time_compiled`` and ``time_reference`` time one call each, and
+``track_max_error`` records beside them how far the compiled result is from the reference
+(largest absolute difference over the outputs and the arguments updated in place).
 
-from shortcutbench.ops import colorize_reference
+Inputs are built once per class by ``setup_cache`` (fixed seeds); ``setup`` copies them before
+every sample and ``number = 1``, so an op that updates arguments in place always starts from the
+same state: no timed call sees another call's mutation.
+"""
+import itertools
+
+import torch
 
 from .common import SCALE, Benchmark
 
 
-class Colorize(Benchmark):
-    param_names = ["backend", "n"]
-    params = (["compiled", "reference"], [1000 * SCALE, 5000 * SCALE])
+def _load_ops():
+    import shortcutbench.ops  # noqa: F401  (loads _C, registers the ops and their fake kernels)
 
-    def setup(self, backend, n):
-        if backend == "compiled" and not hasattr(torch.ops.shortcutbench, "colorize"):
-            import shortcutbench._ext  # noqa: F401  (loads _C)
+
+def _copy(args):
+    return tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+
+
+def _tensors(out, args):
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return outs + [a for a in args if isinstance(a, torch.Tensor)]
+
+
+class OpBenchmark(Benchmark):
+    number = 1  # setup (a fresh copy of the inputs) runs before every sample
+    repeat = (3, 10, 20.0)
+    op = ""
+
+    def inputs(self, *params):
+        """The op's positional arguments for one parameter combination."""
+        raise NotImplementedError
+
+    def reference_inputs(self, args, *params):
+        """Arguments of the reference call (a smaller problem where the reference is slow)."""
+        return args
+
+    def setup_cache(self):
+        _load_ops()
+        return {key: self.inputs(*key) for key in itertools.product(*self.params)}
+
+    def setup(self, cache, *params):
+        _load_ops()
+        if not hasattr(torch.ops.shortcutbench, self.op):
+            raise NotImplementedError(f"{self.op} is not compiled")
+        self.args = _copy(cache[params])
+        self.ref_args = _copy(self.reference_inputs(cache[params], *params))
+        self.compiled = getattr(torch.ops.shortcutbench, self.op)
+        import shortcutbench.ops as ops
+
+        self.reference = getattr(ops, f"{self.op}_reference")
+
+    def time_compiled(self, cache, *params):
+        self.compiled(*self.args)
+
+    def time_reference(self, cache, *params):
+        self.reference(*self.ref_args)
+
+    def track_max_error(self, cache, *params):
+        a, b = _copy(self.ref_args), _copy(self.ref_args)
+        got, want = _tensors(self.compiled(*a), a), _tensors(self.reference(*b), b)
+        return max((float((x.double() - y.double()).abs().max()) for x, y in zip(got, want) if x.numel()),
+                   default=0.0)
+
+    track_max_error.unit = "max |compiled - reference|"
+
+
+class Colorize(OpBenchmark):
+    op = "colorize"
+    param_names = ["n"]
+    params = ([1000 * SCALE, 5000 * SCALE],)
+
+    def inputs(self, n):
         g = torch.Generator().manual_seed(0)
-        self.gray = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
-        self.color = torch.rand(n, 3, generator=g)
-        self.fn = torch.ops.shortcutbench.colorize if backend == "compiled" else colorize_reference
-
-    def time_colorize(self, backend, n):
-        self.fn(self.gray, self.color, False)
-
-    def peakmem_colorize(self, backend, n):
-        self.fn(self.gray, self.color, False)
+        return (torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8), torch.rand(n, 3, generator=g),
+                False)
 
 
-class PgdStep(Benchmark):
-    """pgd_step: the fused attack iteration, compiled vs reference."""
+class PgdStep(OpBenchmark):
+    """The fused attack iteration (updates x_prev, best_loss, best_x, best_grad, adv_x in place)."""
 
-    param_names = ["backend", "norm"]
-    params = (["compiled", "reference"], ["linf", "l2"])
+    op = "pgd_step"
+    param_names = ["norm"]
+    params = (["linf", "l2"],)
 
-    def setup(self, backend, norm):
-        import shortcutbench._ext  # noqa: F401  (loads _C)
-        from shortcutbench.ops.pgd_step import pgd_step_reference
-
+    def inputs(self, norm):
         b = 500 * SCALE
         g = torch.Generator().manual_seed(0)
         x0 = torch.rand(b, 3, 28, 28, generator=g)
-        self.args = (x0.clone(), x0.clone(), torch.randn(x0.shape, generator=g), x0, torch.full((b,), 0.1),
-                     torch.full((b,), 0.02), torch.randn(b, generator=g), torch.zeros(b, dtype=torch.bool),
-                     torch.zeros(b, dtype=torch.bool), torch.full((b,), -1e9), x0.clone(), torch.zeros_like(x0),
-                     x0.clone(), 0.75, norm == "l2")
-        self.fn = torch.ops.shortcutbench.pgd_step if backend == "compiled" else pgd_step_reference
+        x = (x0 + 0.05 * torch.randn(x0.shape, generator=g)).clamp(0, 1)
+        return (x, x0.clone(), torch.randn(x0.shape, generator=g), x0, torch.full((b,), 0.1), torch.full((b,), 0.02),
+                torch.randn(b, generator=g), torch.rand(b, generator=g) < 0.3, torch.rand(b, generator=g) < 0.3,
+                torch.randn(b, generator=g), x0.clone(), torch.randn(x0.shape, generator=g), x0.clone(), 0.75,
+                norm == "l2")
 
-    def time_pgd_step(self, backend, norm):
-        self.fn(*self.args)
 
-class NullspaceProject(Benchmark):
-    """k = 10 rows, 784-pixel images: compiled kernel vs the batched torch reference."""
+class NullspaceProject(OpBenchmark):
+    """k = 10 rows, 784-pixel images."""
 
-    param_names = ["backend", "batch"]
-    params = (["compiled", "reference"], [64 * SCALE, 256 * SCALE])
+    op = "nullspace_project"
+    param_names = ["batch"]
+    params = ([64 * SCALE, 256 * SCALE],)
 
-    def setup(self, backend, batch):
-        import shortcutbench._ext  # noqa: F401  (loads _C)
-        from shortcutbench.ops.nullspace_project import nullspace_project_reference
-
+    def inputs(self, batch):
         g = torch.Generator().manual_seed(0)
-        self.v = torch.randn(batch, 784, generator=g)
-        self.J = torch.randn(batch, 10, 784, generator=g)
-        self.fn = torch.ops.shortcutbench.nullspace_project if backend == "compiled" else nullspace_project_reference
+        return torch.randn(batch, 784, generator=g), torch.randn(batch, 10, 784, generator=g), False, 1e-6
 
-    def time_nullspace_project(self, backend, batch):
-        self.fn(self.v, self.J, False, 1e-6)
 
-class SagaEnet(Benchmark):
-    """One minibatch SAGA epoch (multinomial, k = 10, d = 512, batch 64), compiled vs reference."""
+class SagaEnet(OpBenchmark):
+    """One minibatch SAGA epoch (multinomial, k = 10, d = 512, batch 64; updates its state in place)."""
 
-    param_names = ["backend", "n"]
-    params = (["compiled", "reference"], [2000 * SCALE, 5000 * SCALE])
+    op = "saga_enet"
+    param_names = ["n"]
+    params = ([2000 * SCALE, 5000 * SCALE],)
 
-    def setup(self, backend, n):
-        import shortcutbench._ext  # noqa: F401  (loads _C)
-        from shortcutbench.ops.saga_enet import saga_enet_reference
-
+    def inputs(self, n):
         g = torch.Generator().manual_seed(0)
-        self.args = (torch.randn(n, 512, generator=g), torch.randint(0, 10, (n,), generator=g), torch.empty(0),
-                     torch.randperm(n, generator=g))
-        self.n = n
-        self.fn = torch.ops.shortcutbench.saga_enet if backend == "compiled" else saga_enet_reference
-
-    def time_saga_enet(self, backend, n):
         state = [torch.zeros(10, 512), torch.zeros(10), torch.zeros(n, 10), torch.zeros(10, 512), torch.zeros(10)]
-        self.fn(*self.args, *state, 0.05, 1e-3, 0.99, 64, "multinomial", False, n, -1.0)
+        return (torch.randn(n, 512, generator=g), torch.randint(0, 10, (n,), generator=g), torch.empty(0),
+                torch.randperm(n, generator=g), *state, 0.05, 1e-3, 0.99, 64, "multinomial", False, n, -1.0)
 
-class EnetCd(Benchmark):
-    """One CD sweep with its certificate (multinomial, k = 10, d = 64, λ = 0.05·λ_max, α = 0.5),
-    compiled vs reference."""
 
-    param_names = ["backend", "n"]
-    params = (["compiled", "reference"], [500, 1000])  # the reference loops over coordinates in Python
+class EnetCd(OpBenchmark):
+    """One CD sweep with its certificate (multinomial, k = 10, d = 64, λ = 0.05·λ_max, α = 0.5)."""
 
-    def setup(self, backend, n):
-        import shortcutbench._ext  # noqa: F401  (loads _C)
+    op = "enet_cd"
+    param_names = ["n"]
+    params = ([500, 1000],)  # the reference loops over coordinates in Python
+
+    def inputs(self, n):
         from shortcutbench.glm import lambda_max
-        from shortcutbench.ops.enet_cd import enet_cd_reference
 
         g = torch.Generator().manual_seed(0)
         X = torch.randn(n, 64, generator=g, dtype=torch.float64)
         y = torch.randint(0, 10, (n,), generator=g)
-        self.args = (X.T.contiguous(), y, torch.empty(0, dtype=torch.float64), torch.arange(64))
-        self.lam = 0.05 * lambda_max(X, y, 10, 0.5, "multinomial")
-        self.fn = torch.ops.shortcutbench.enet_cd if backend == "compiled" else enet_cd_reference
-
-    def time_enet_cd(self, backend, n):
-        W, b = torch.zeros(10, 64, dtype=torch.float64), torch.zeros(10, dtype=torch.float64)
-        eta, G = torch.zeros(10, n, dtype=torch.float64), torch.zeros(64, 10, dtype=torch.float64)
-        self.fn(*self.args, W, b, eta, G, self.lam, 0.5, 1, 1e-8, 0)
+        f64 = dict(dtype=torch.float64)
+        return (X.T.contiguous(), y, torch.empty(0, **f64), torch.arange(64), torch.zeros(10, 64, **f64),
+                torch.zeros(10, **f64), torch.zeros(10, n, **f64), torch.zeros(64, 10, **f64),
+                0.05 * lambda_max(X, y, 10, 0.5, "multinomial"), 0.5, 1, 1e-8, 0)
 
 
-class LtExtended(Benchmark):
-    """One pass over a slice of the L-T extended set (seed 001 §6.2): compiled vs reference."""
+class LtExtended(OpBenchmark):
+    """A slice of the L-T extended set (seed 001 §6.2) on each ISA path this CPU has: the compiled
+    pass over 2^22·SCALE samples, the reference (and the error) over the first 2^16·SCALE."""
 
-    param_names = ["backend", "mode"]
-    params = (["compiled", "reference"], ["train", "verify"])
+    op = "lt_extended"
+    param_names = ["isa", "mode"]
+    params = (["baseline", "avx2", "avx512"], ["train", "verify"])
 
-    def setup(self, backend, mode):
+    def inputs(self, isa, mode):
         from shortcutbench.data.lt import extended_spec, toy_dataset
-        from shortcutbench.ops.lt_extended import lt_extended_reference
-
-        import shortcutbench._ext  # noqa: F401  (loads _C)
 
         spec = extended_spec(toy_dataset("lt"), 0.41, "full")
         w = torch.randn(2, 3, 3, generator=torch.Generator().manual_seed(0))
-        n = (1 << 22 if backend == "compiled" else 1 << 16) * SCALE
         grad = mode == "train"
-        self.args = (spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, 0, n, False, grad, grad)
-        self.fn = torch.ops.shortcutbench.lt_extended if backend == "compiled" else lt_extended_reference
-        self.extra = (0,) if backend == "compiled" else ()
+        return (spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, 0, (1 << 22) * SCALE, False, grad, grad,
+                0)
 
-    def time_lt_extended(self, backend, mode):
-        self.fn(*self.args, *self.extra)
+    def reference_inputs(self, args, isa, mode):
+        return args[:7] + ((1 << 16) * SCALE,) + args[8:]
+
+    def setup(self, cache, isa, mode):
+        from shortcutbench import _ext
+
+        super().setup(cache, isa, mode)
+        self.previous = _ext.isa()
+        if isa not in _ext._C.isa_supported():
+            raise NotImplementedError(f"this CPU cannot run the {isa} path")
+        _ext._C.set_isa(isa)
+
+    def teardown(self, cache, isa, mode):
+        from shortcutbench import _ext
+
+        _ext._C.set_isa(self.previous)

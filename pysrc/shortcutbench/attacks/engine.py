@@ -53,15 +53,14 @@ def apgd_checkpoints(n_iter: int) -> List[int]:
 def random_start(x: torch.Tensor, eps: torch.Tensor, l2: bool, gen: torch.Generator, uniform_box: bool) -> torch.Tensor:
     """ℓ∞: U(−ε, ε) per pixel (Madry PGD) or ε·t/‖t‖∞, t ~ U[−1, 1] (APGD); ℓ2: ε·n/‖n‖₂, n ~ N(0, I)
     (APGD). Noise is drawn for the whole batch on CPU, so it never depends on the active set."""
-    shape = (x.shape[0], -1)
     e = eps.view(-1, *[1] * (x.dim() - 1))
     if l2:
         n = torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
-        d = n / (n.reshape(shape).norm(dim=1).view_as(e) + 1e-12) * e
+        d = n / (n.flatten(1).norm(dim=1).view_as(e) + 1e-12) * e  # flatten: also for an empty batch
     else:
         t = (2 * torch.rand(x.shape, generator=gen, dtype=x.dtype) - 1).to(x.device)
         if not uniform_box:
-            t = t / t.reshape(shape).abs().amax(dim=1).view_as(e).clamp_min(1e-12)
+            t = t / t.flatten(1).abs().amax(dim=1).view_as(e).clamp_min(1e-12)
         d = e * t
     return (x + d).clamp(0.0, 1.0)
 
@@ -77,7 +76,7 @@ def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Optional[t
         z = model(xr)
         lv = attack_loss(loss, z, y, t)
         (g,) = torch.autograd.grad(lv.sum(), xr)
-    return z.detach(), lv.detach(), g.contiguous()
+    return z.detach(), lv.detach(), g
 
 
 def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor, eps: torch.Tensor,
@@ -90,9 +89,6 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
     apgd=True: APGD's checkpoints (C1 oscillation with ρ, C2 no improvement since a check that did
     not halve), halving η and restarting from the best point; momentum is APGD's α = 1 − momentum.
     """
-    # the compiled step updates its buffers in place and needs them contiguous; a channels_last batch
-    # (the zoo trains with channels_last) is attacked in NCHW, which the model accepts alike
-    x0, start = x0.contiguous(), start.contiguous()
     B = x0.shape[0]
     out = AttackResult(x0.clone(), torch.zeros(B, dtype=torch.bool, device=x0.device), start.clone(),
                        torch.full((B,), float("-inf"), dtype=x0.dtype, device=x0.device))

@@ -1,15 +1,24 @@
 """Compiled ops, each a thin wrapper over ``torch.ops.shortcutbench.<op>`` with a pure-torch
 reference (``<op>_reference``) that defines its meaning and serves as the test oracle.
 
-Add an op ``<op>`` (one name everywhere): csrc/<op>.cpp (schema), csrc/cpu/<op>_cpu.cpp
-(+ csrc/cuda/<op>_cuda.cu), ops/<op>.py (wrapper + reference), tests/ops/test_<op>.py,
-benchmarks/bench_<op>.py and an asv class in benchmarks/asv/benchmarks/ops.py. Every module in
-this package is one op; ``OPS`` is discovered from them (``shortcutbench doctor`` lists it).
+Add an op ``<op>`` (one name everywhere): csrc/<op>.cpp (schema, Autograd kernel),
+csrc/cpu/<op>_cpu.cpp, csrc/cuda/<op>_cuda.cu, ops/<op>.py (wrapper, reference, fake kernel),
+tests/ops/test_<op>.py, benchmarks/bench_<op>.py and an asv class in
+benchmarks/asv/benchmarks/ops.py. Every module in this package is one op; ``OPS`` is discovered
+from them (``shortcutbench doctor`` lists it).
 """
 import pkgutil
 
 from .colorize import colorize, colorize_reference
+from .enet_cd import enet_cd, enet_cd_reference
+from .enet_cd_path import enet_cd_path, enet_cd_path_reference
+from .lt_extended import LTPass, lt_decode, lt_extended, lt_extended_reference
+from .nullspace_project import nullspace_project, nullspace_project_reference
+from .pgd_step import pgd_step, pgd_step_reference
+from .saga_enet import saga_enet, saga_enet_reference
 
 OPS = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
-__all__ = ["OPS", "colorize", "colorize_reference"]
+__all__ = ["OPS", "LTPass", "colorize", "colorize_reference", "enet_cd", "enet_cd_path", "enet_cd_path_reference",
+           "enet_cd_reference", "lt_decode", "lt_extended", "lt_extended_reference", "nullspace_project",
+           "nullspace_project_reference", "pgd_step", "pgd_step_reference", "saga_enet", "saga_enet_reference"]

@@ -19,6 +19,12 @@ def colorize_reference(gray: torch.Tensor, color: torch.Tensor, background: bool
     return g + (1.0 - g) * col if background else g * col
 
 
+@_ext.register_fake("colorize")
+def _colorize_fake(gray, color, background):
+    torch._check(gray.dim() == 3 and color.dim() == 2, lambda: "gray [N, H, W] and color [N, 3] expected")
+    return color.new_empty(gray.shape[0], 3, gray.shape[1], gray.shape[2])
+
+
 def colorize(gray: torch.Tensor, color: torch.Tensor, background: bool = False) -> torch.Tensor:
     if _ext.use_compiled("colorize", gray.device):
         return torch.ops.shortcutbench.colorize(gray, color, background)

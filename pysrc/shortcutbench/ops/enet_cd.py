@@ -152,6 +152,11 @@ def enet_cd_reference(Xt: torch.Tensor, target: torch.Tensor, sample_weight: tor
     return torch.tensor([float(sweeps), last, float(halvings)] + cert, dtype=torch.float64)
 
 
+@_ext.register_fake("enet_cd")
+def _enet_cd_fake(Xt, target, sample_weight, cols, weight, bias, eta, grad, lam, alpha, max_sweeps, tol, first_class):
+    return torch.empty(8, dtype=torch.float64, device=Xt.device)
+
+
 def enet_cd(Xt: torch.Tensor, target: torch.Tensor, sample_weight: torch.Tensor, cols: torch.Tensor,
             weight: torch.Tensor, bias: torch.Tensor, eta: torch.Tensor, grad: torch.Tensor, lam: float, alpha: float,
             max_sweeps: int, tol: float, first_class: int = 0) -> torch.Tensor:

@@ -94,6 +94,14 @@ def enet_cd_path_reference(Xt: torch.Tensor, target: torch.Tensor, sample_weight
     return Wpath, bpath, stats
 
 
+@_ext.register_fake("enet_cd_path")
+def _enet_cd_path_fake(Xt, target, sample_weight, varies, lams, weight, bias, alpha, gap_tol, max_sweeps, first_tol,
+                       first_class, predict, screening):
+    L, (k, d) = lams.numel(), weight.shape
+    new = lambda *shape: torch.empty(shape, dtype=torch.float64, device=Xt.device)  # noqa: E731
+    return new(L, k, d), new(L, k), new(L, 9)
+
+
 def enet_cd_path(Xt: torch.Tensor, target: torch.Tensor, sample_weight: torch.Tensor, varies: torch.Tensor,
                  lams: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, alpha: float, gap_tol: float,
                  max_sweeps: int, first_tol: float, first_class: int = 0, predict: bool = True, screening: bool = True):

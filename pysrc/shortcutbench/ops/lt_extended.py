@@ -96,6 +96,17 @@ def lt_extended_reference(bases, labels, pixels, offsets, weight, bias=None, sta
     return LTPass(loss, gw.view(2, k, k), gb, torch.tensor(correct, dtype=torch.int64), min_margin, mis)
 
 
+@_ext.register_fake("lt_extended")
+def _lt_extended_fake(bases, labels, pixels, offsets, weight, bias, start, stop, clip, with_loss, with_grad,
+                      max_misclassified):
+    k = weight.shape[-1]
+    f64 = dict(dtype=torch.float64, device=bases.device)
+    i64 = dict(dtype=torch.int64, device=bases.device)
+    m = torch.library.get_ctx().new_dynamic_size(min=0, max=max(int(max_misclassified), 0))  # data-dependent count
+    return (torch.empty((), **f64), torch.empty(2, k, k, **f64), torch.empty(2, **f64), torch.empty((), **i64),
+            torch.empty((), **f64), torch.empty(m, **i64))
+
+
 def lt_extended(bases, labels, pixels, offsets, weight, bias=None, start: int = 0, stop: Optional[int] = None,
                 clip: bool = False, with_loss: bool = True, with_grad: bool = True,
                 max_misclassified: int = 0) -> LTPass:

@@ -51,6 +51,12 @@ def nullspace_project_reference(v: torch.Tensor, J: torch.Tensor, halfspace: boo
     return (vd - torch.einsum("bk,bkn->bn", c, Jd)).to(v.dtype)
 
 
+@_ext.register_fake("nullspace_project")
+def _nullspace_project_fake(v, J, halfspace, rcond):
+    _check(v, J, halfspace)
+    return torch.empty(v.shape, dtype=v.dtype, device=v.device)
+
+
 def nullspace_project(v: torch.Tensor, J: torch.Tensor, halfspace: bool = False,
                       rcond: float = DEFAULT_RCOND) -> torch.Tensor:
     """Project each v[b] onto the half-space or null space given by J[b] (see module doc)."""

@@ -59,6 +59,12 @@ def pgd_step_reference(x, x_prev, grad, x_orig, eps, step, loss, success, restor
     return nxt.view(shape)
 
 
+@_ext.register_fake("pgd_step")
+def _pgd_step_fake(x, x_prev, grad, x_orig, eps, step, loss, success, restore, best_loss, best_x, best_grad, adv_x,
+                   alpha, l2):
+    return torch.empty(x.shape, dtype=x.dtype, device=x.device)  # contiguous, like the kernels and the reference
+
+
 def pgd_step(x, x_prev, grad, x_orig, eps, step, loss, success, restore,
              best_loss, best_x, best_grad, adv_x, alpha: float, l2: bool) -> torch.Tensor:
     if _ext.use_compiled("pgd_step", x.device):

@@ -90,6 +90,12 @@ def saga_enet_reference(X: torch.Tensor, target: torch.Tensor, sample_weight: to
     return torch.tensor([loss_sum, float(steps), stopped, last], dtype=torch.float64)
 
 
+@_ext.register_fake("saga_enet")
+def _saga_enet_fake(X, target, sample_weight, order, weight, bias, table, w_avg, b_avg, lr, lam, alpha, batch_size,
+                    family, group, n_total, step_tol):
+    return torch.empty(4, dtype=torch.float64, device=X.device)
+
+
 def saga_enet(X: torch.Tensor, target: torch.Tensor, sample_weight: torch.Tensor, order: torch.Tensor,
               weight: torch.Tensor, bias: torch.Tensor, table: torch.Tensor, w_avg: torch.Tensor,
               b_avg: torch.Tensor, lr: float, lam: float, alpha: float, batch_size: int,
