@@ -95,6 +95,13 @@ def _scored(track_name: str, ctx, protocol: ZooProtocol) -> Dict[Tuple[str, int]
             for r in Store.in_dir(ctx.out_dir).query(track_name) if r.protocol == protocol.name}
 
 
+def _control(run: cat.ZooRun) -> Optional[str]:
+    """The matched control a run's Δ is taken against; controls themselves have none."""
+    if run.group in ("main", "defence") or (run.group == "rho" and run.method not in ("erm", "erm_adam")):
+        return cat.matched_control(run.method, run.rho_tag)
+    return None
+
+
 def run_shipped(track_name: str, ctx, methods: Optional[Tuple[str, ...]], models: Tuple[str, ...] = ()) -> Iterator[Record]:
     from .common import colored_mnist
 
@@ -119,7 +126,7 @@ def run_shipped(track_name: str, ctx, methods: Optional[Tuple[str, ...]], models
             "method": run.method, "group": run.group, "epochs": rec["epochs"], "samples": rec["samples"],
             "steps": rec["steps"], "seed_epochs": rec["seed_epochs"], "history": rec["history"],
             "train_time_s": rec["train_time_s"], "sweep": run.group == "sweep",
-            "control": cat.matched_control(run.method) if run.group in ("main", "defence") else None,
+            "control": _control(run),
             "eval_digits": len(metrics["hard_correct_per_digit"]),
         })
         config = {"protocol": asdict(protocol), "train": rec["train"], "hparams": rec["hparams"],

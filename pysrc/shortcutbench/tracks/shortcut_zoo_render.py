@@ -64,6 +64,24 @@ def _rel(p: Path, fig_dir: Path) -> str:
     return str(p.relative_to(fig_dir.parent.parent))
 
 
+def _delta(recs: List[Record], by_model: Dict[str, List[Record]]) -> Tuple[str, Optional[str]]:
+    """Paired Δ hard vs the records' matched control on their shared seeds, and its verdict
+    (None: no control shipped or stored)."""
+    name = recs[0].metrics.get("control") or ""
+    ctrl = by_model.get(name)
+    if not ctrl:
+        return "–", None
+    shared = sorted({r.seed for r in recs} & {r.seed for r in ctrl})
+    if not shared:
+        return "–", "no shared seed with its control"
+    a = _counts([r for r in recs if r.seed in shared])
+    b = _counts([r for r in ctrl if r.seed in shared])
+    d, dlo, dhi = cluster_bootstrap(a, HARD_IMAGES_PER_DIGIT, control=b)
+    text = f"{100 * d:+.1f} [{100 * dlo:+.1f}, {100 * dhi:+.1f}] vs {name.split('.', 1)[1]} (n={len(shared)})"
+    # one shared seed: the interval holds test-set sampling only, not seed variation
+    return text, verdict(dlo, dhi) if len(shared) >= MIN_SEEDS_FOR_VERDICT else "no verdict (1 seed)"
+
+
 def _main_rows(by_model: Dict[str, List[Record]], fig_dir: Path) -> Tuple[List[List[str]], List[str]]:
     rows, labels, est = [], [], []
     order = {m: i for i, m in enumerate(SEED_ORDER)}
@@ -75,16 +93,9 @@ def _main_rows(by_model: Dict[str, List[Record]], fig_dir: Path) -> Tuple[List[L
         m0 = recs[0].metrics
         counts = _counts(recs)
         point, lo, hi = cluster_bootstrap(counts, HARD_IMAGES_PER_DIGIT)
-        delta, call = "–", {"control": "control", "submission": "submission"}.get(_group(recs[0]), "no control shipped")
-        ctrl = by_model.get(m0.get("control") or "")
-        if ctrl:
-            shared = sorted({r.seed for r in recs} & {r.seed for r in ctrl})
-            a = _counts([r for r in recs if r.seed in shared])
-            b = _counts([r for r in ctrl if r.seed in shared])
-            d, dlo, dhi = cluster_bootstrap(a, HARD_IMAGES_PER_DIGIT, control=b)
-            delta = f"{100 * d:+.1f} [{100 * dlo:+.1f}, {100 * dhi:+.1f}] vs {m0['control'].split('.', 1)[1]} (n={len(shared)})"
-            # one shared seed: the interval holds test-set sampling only, not seed variation
-            call = verdict(dlo, dhi) if len(shared) >= MIN_SEEDS_FOR_VERDICT else "no verdict (1 seed)"
+        delta, call = _delta(recs, by_model)
+        if call is None:
+            call = {"control": "control", "submission": "submission"}.get(_group(recs[0]), "no control shipped")
         easy = np.mean([r.metrics["easy_acc"] for r in recs])
         green = np.mean([r.metrics["recolor_probe"]["green"] for r in recs])
         budget = f"{m0['samples']:,} / {m0['steps']:,} ({m0['epochs']})" if "samples" in m0 else "–"
@@ -166,6 +177,43 @@ def _regime(by_model: Dict[str, List[Record]]) -> Optional[Table]:
                   "test digits"], rows, notes)
 
 
+def _rho_sweep(by_model: Dict[str, List[Record]], fig_dir: Path) -> Optional[Table]:
+    """Issue #5: hard accuracy against the bias strength ρ, per method, each with its control
+    retrained at the same ρ (the board's ρ is the main table's models)."""
+    rhos = sorted(set(cat.RHO_SWEEP) | {cat.SEED_DATA.rho})
+    methods = ("erm", "erm_adam") + cat.RHO_METHODS
+    rows, series = [], {}
+    for method in methods:
+        pts = []
+        for rho in rhos:
+            tag = "" if rho == cat.SEED_DATA.rho else cat.rho_tag(rho)
+            name = cat.matched_control("erm_adam", tag) if method == "erm_adam" else \
+                (cat.matched_control("erm", tag) if method == "erm" else ".".join(filter(None, (cat.ARCH, method, tag))))
+            recs = sorted(by_model.get(name, []), key=lambda r: r.seed)
+            if not recs:
+                continue
+            point, lo, hi = cluster_bootstrap(_counts(recs), HARD_IMAGES_PER_DIGIT)
+            delta, call = _delta(recs, by_model)
+            rows.append([method, f"{rho:g}", name.split(".", 1)[1], str(len(recs)), _ci(point, lo, hi),
+                         _pct(np.mean([r.metrics["easy_acc"] for r in recs])), delta, call or "control"])
+            pts.append((1 - rho, point, lo, hi))
+        if pts:
+            x, m, lo, hi = (np.array(v) for v in zip(*pts))
+            series[method] = {"x": 100 * x, "mean": m, "lo": lo, "hi": hi}
+    if not any(r[1] != f"{cat.SEED_DATA.rho:g}" for r in rows):
+        return None
+    path = fig_dir / "hard_acc_vs_rho.png"
+    plots.curves(series, path, "hard accuracy against the conflicting share 1 − ρ (95 % bootstrap CI)",
+                 "conflicting training share 1 − ρ (%)", "hard accuracy")
+    notes = ["Each method and its control are retrained on the same full-MNIST digits recoloured at each ρ (the "
+             "aligned share of the training and Easy splits; the hard split is all-conflicting at every ρ). "
+             f"ρ = {cat.SEED_DATA.rho:g} is the main table's models. Adam-ERM is shown at 8 epochs; each mitigation's "
+             "Δ is against the Adam-ERM snapshot at its own budget and ρ. Intervals and verdicts as in the main table."]
+    return Table("shortcut_rho", "Shortcut track: bias strength ρ swept (issue #5)",
+                 ["method", "ρ", "model", "seeds", "hard % [95% CI]", "easy %", "Δ hard (pp) vs control", "verdict"],
+                 rows, notes, [_rel(path, fig_dir)])
+
+
 def _curves(by_model: Dict[str, List[Record]], fig_dir: Path) -> List[str]:
     series = {}
     for name, recs in sorted(by_model.items()):
@@ -210,5 +258,5 @@ def render_zoo(title: str, records: List[Record], fig_dir: Path) -> List[Table]:
     tables = [Table("shortcut", title, ["model", "optimiser", "samples / steps (epochs)", "seeds",
                                         "hard % [95% CI]", "easy %", "→green %", "Δ hard (pp) vs control",
                                         "verdict"], rows, notes, figures)]
-    tables += [t for t in (_sweep(by_model, fig_dir), _regime(by_model)) if t is not None]
+    tables += [t for t in (_sweep(by_model, fig_dir), _regime(by_model), _rho_sweep(by_model, fig_dir)) if t is not None]
     return tables

@@ -53,6 +53,11 @@ DEFENCES = (
     ("ccat_temp", "ccat_temp", "lazy_cnn_temp", {}),
 )
 DEFENCE_SEEDS = 3
+# Bias strength (issue #5: hard accuracy against ρ per method; the main board is ρ = 0.95): the
+# controls and the seed's mitigations retrained on the same digits recoloured at each ρ.
+RHO_SWEEP = (0.9, 0.99, 0.995)
+RHO_METHODS = ("dann_fixa", "cf_invar", "saliency_stroke")
+RHO_SEEDS = 2
 
 
 def seed_regime(cfg: TrainConfig) -> TrainConfig:
@@ -80,7 +85,7 @@ class ZooRun:
     seeds: int
     snapshots: Tuple[Tuple[str, int], ...]
     hparams: Dict[str, Any] = field(default_factory=dict)
-    group: str = "main"  # "sweep" | "control" | "main" | "regime" | "defence"
+    group: str = "main"  # "sweep" | "control" | "main" | "regime" | "defence" | "rho"
     data: ColoredMNISTConfig = SEED_DATA
     arch: str = ARCH
 
@@ -89,9 +94,18 @@ class ZooRun:
         """The variant after ``arch.method`` in the run name (``lazy_cnn.ccat.at50`` → ``at50``)."""
         return self.run.split(".", 2)[2] if self.run.count(".") >= 2 else ""
 
+    @property
+    def rho_tag(self) -> str:
+        """``rho0.99`` for a run of the bias-strength sweep, "" at the board's ρ."""
+        return "" if self.group != "rho" else rho_tag(self.data.rho)
 
-def _name(method: str, suffix: str = "", arch: str = ARCH) -> str:
-    return f"{arch}.{method}" + (f".{suffix}" if suffix else "")
+
+def _name(method: str, *suffixes: str, arch: str = ARCH) -> str:
+    return ".".join((arch, method) + tuple(s for s in suffixes if s))
+
+
+def rho_tag(rho: float) -> str:
+    return f"rho{rho:g}"
 
 
 def _budgets(methods: Sequence[str]) -> Tuple[int, ...]:
@@ -127,6 +141,17 @@ def build_catalogue() -> List[ZooRun]:
         name, cfg = _name(suffix, arch=arch), erm_train()
         runs.append(ZooRun(name, method, cfg, DEFENCE_SEEDS, ((name, cfg.epochs),), dict(hparams), group="defence",
                            arch=arch))
+    for rho in RHO_SWEEP:
+        tag, data = rho_tag(rho), replace(SEED_DATA, rho=rho)
+        runs.append(ZooRun(_name("erm", tag), "erm", erm_train(), RHO_SEEDS, ((_name("erm", tag), 4),), group="rho",
+                           data=data))
+        budgets = sorted({method_train(m).epochs for m in RHO_METHODS + ("erm_adam",)})
+        runs.append(ZooRun(_name("erm_adam", "control", tag), "erm_adam", replace(method_train("erm_adam"),
+                           epochs=max(budgets)), RHO_SEEDS, tuple((_name("erm_adam", tag, f"e{k}"), k) for k in budgets),
+                           group="rho", data=data))
+        for m in RHO_METHODS:
+            cfg = method_train(m)
+            runs.append(ZooRun(_name(m, tag), m, cfg, RHO_SEEDS, ((_name(m, tag), cfg.epochs),), group="rho", data=data))
     return runs
 
 
@@ -167,11 +192,12 @@ def jobs(runs: Sequence[ZooRun] = CATALOGUE) -> Iterator[Tuple[ZooRun, int]]:
             yield run, seed
 
 
-def matched_control(method: str) -> str:
-    """The shipped control with ``method``'s optimiser family (Adam or the seed's SGD) and budget."""
+def matched_control(method: str, rho: str = "") -> str:
+    """The shipped control with ``method``'s optimiser family (Adam or the seed's SGD) and budget,
+    trained on the same data (``rho``: a :func:`rho_tag` of the bias-strength sweep)."""
     from ..train.helpers import AdamMethod
 
     epochs = method_train(method).epochs
     if issubclass(METHODS.get(method), AdamMethod):
-        return _name("erm_adam", f"e{epochs}")
-    return _name("erm") if epochs == 4 else _name("erm", f"e{epochs}")
+        return _name("erm_adam", rho, f"e{epochs}")
+    return _name("erm", rho) if epochs == 4 else _name("erm", rho, f"e{epochs}")
