@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
                                      "epoch; two one-thread processes (--shard 0/2 and 1/2) use 2 cores best.")
     zt.add_argument("--only", default="", metavar="PATTERNS",
                     help="comma-separated fnmatch patterns on run or model names, e.g. 'lazy_cnn.erm.sweep_*'")
-    zt.add_argument("--group", default="", metavar="GROUPS", help="comma-separated: sweep, control, main, regime, defence")
+    zt.add_argument("--group", default="", metavar="GROUPS", help="comma-separated: sweep, control, main, regime, defence, rho")
     zt.add_argument("--seeds", type=int, default=None, metavar="N", help="only seeds 0..N-1 of each run")
     zt.add_argument("--shard", default=None, metavar="I/N", help="this process's share (default: torchrun's rank)")
     zt.add_argument("--retrain", action="store_true", help="train again even where weights are shipped")
