@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help="dataset option, e.g. rho=0.9, n_confusing_colors=3, color_jitter=0.05, "
                            "color_location=background, data_seed=1 (repeatable)")
-    show.add_argument("--out", default=str(Path(DEFAULT_OUT) / "figures" / "data"), metavar="DIR",
+    show.add_argument("--out", default=str(Path(RESULTS_OUT) / "figures" / "data"), metavar="DIR",
                       help="directory for <dataset>_samples.png")
 
     run = sub.add_parser("run", help="run a track (or 'all') and rebuild its tables",
