@@ -122,3 +122,42 @@ def test_console_script_exit_code_and_no_traceback(tmp_path):
                           env=env, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tree(root: Path):
+    """path → bytes of every file under root (what `git status` would compare)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_user_runs_leave_the_committed_board_alone(capsys, tmp_path, monkeypatch):
+    """`run` (and so `make run`) writes to results/ by default; `leaderboard --include results`
+    shows the user's rows, marked, beside the board's in results/board/; leaderboard/ is untouched."""
+    board = tmp_path / "leaderboard"
+    (board / "records").mkdir(parents=True)
+    (board / "records" / "shortcut.jsonl").write_bytes((REPO / "leaderboard" / "records" / "shortcut.jsonl").read_bytes())
+    before = _tree(board)
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = _run(capsys, "run", "shortcut", "--set", "methods=erm")  # the default --out
+    assert code == 0 and _tree(board) == before
+    assert (tmp_path / "results" / "records" / "shortcut.jsonl").read_text().count("\n") == 1
+    code, out, _ = _run(capsys, "leaderboard", "--include", "results", "--track", "shortcut")
+    assert code == 0 and _tree(board) == before
+    rows = [line for line in (tmp_path / "results" / "board" / "shortcut.md").read_text().splitlines()
+            if line.startswith("| ")]
+    assert any(r.startswith("| erm (yours) |") for r in rows) and any(r.startswith("| erm |") for r in rows)
+    code, _, err = _run(capsys, "leaderboard", "--include", "nowhere")
+    assert code == 2 and "no records in 'nowhere'" in err
+
+
+def test_make_run_writes_to_an_ignored_directory():
+    """The Makefile's run target passes OUT (default results), and git ignores results/ at the root only."""
+    make = (REPO / "Makefile").read_text()
+    assert "\nOUT     ?= results\n" in make and "run all --profile $(PROFILE) --out $(OUT)" in make
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    ignored = subprocess.run(["git", "check-ignore", "results/records/shortcut.jsonl",
+                              "pysrc/shortcutbench/results/new.py"], cwd=REPO, capture_output=True, text=True)
+    assert ignored.stdout.split() == ["results/records/shortcut.jsonl"]

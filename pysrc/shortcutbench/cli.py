@@ -9,7 +9,9 @@ from typing import List, Optional, Sequence
 
 from .errors import UsageError
 
-DEFAULT_OUT = "leaderboard"
+DEFAULT_OUT = "leaderboard"  # the committed board: written only when someone names it (or rebuilds it)
+RESULTS_OUT = "results"  # where `run` and `submit` put a user's records by default (ignored by git)
+MARK = "yours"  # label of --include records beside the committed board's
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,8 +31,9 @@ def _add_common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cifar-dir", default=None, metavar="DIR",
                    help="directory with the CIFAR-10 binary batches (data_batch_*.bin, test_batch.bin); tracks that "
                         "read CIFAR-10 (invariance, ssl) use it instead of their digits; never downloaded")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                   help=f"where records.sqlite, tables and figures go (default: {DEFAULT_OUT}/)")
+    p.add_argument("--out", default=RESULTS_OUT, metavar="DIR",
+                   help=f"where records.sqlite, records/, tables and figures go (default: {RESULTS_OUT}/, ignored by "
+                        f"git; `--out {DEFAULT_OUT}` writes the committed board on purpose)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="track-specific protocol override (see the track's docs; TRACK.KEY=VALUE for one track only); recorded in every record")
 
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help="dataset option, e.g. rho=0.9, n_confusing_colors=3, color_jitter=0.05, "
                            "color_location=background, data_seed=1 (repeatable)")
-    show.add_argument("--out", default=str(Path(DEFAULT_OUT) / "figures" / "data"), metavar="DIR",
+    show.add_argument("--out", default=str(Path(RESULTS_OUT) / "figures" / "data"), metavar="DIR",
                       help="directory for <dataset>_samples.png")
 
     run = sub.add_parser("run", help="run a track (or 'all') and rebuild its tables",
@@ -83,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
     lb.add_argument("--track", default=None, help="only this track")
     lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
+    lb.add_argument("--include", default=None, metavar="RESULTS",
+                    help=f"also show the records in RESULTS (e.g. {RESULTS_OUT}/, where `run` writes), each model marked "
+                         f"'({MARK})', beside the board's: tables, figures (and with --html the site) go to "
+                         f"RESULTS/board/; DIR is only read")
     _add_trust_code_arg(lb)
     _add_submit_parser(sub)
     return p
@@ -111,7 +118,8 @@ def _add_submit_parser(sub) -> None:
     s.add_argument("--profile", choices=["quick", "full"], default="full",
                    help="protocol preset to evaluate under (default: full, the committed tables' protocol)")
     s.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
-    s.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
+    s.add_argument("--out", default=RESULTS_OUT, metavar="DIR",
+                   help=f"results directory (default: {RESULTS_OUT}/; `--out {DEFAULT_OUT}` adds to the committed board)")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="track protocol override (TRACK.KEY=VALUE for one track only)")
     s.add_argument("--time-limit", type=float, default=3600.0, metavar="S", help="per-track limit in seconds (default 3600)")
     s.add_argument("--memory-limit", type=float, default=8.0, metavar="GB",
@@ -169,16 +177,18 @@ def cmd_data_show(args) -> int:
     return 0
 
 
-def _render(track_names: Sequence[str], out: Path) -> List[Path]:
+def _render(track_names: Sequence[str], out: Path, records: Optional[Sequence] = None) -> List[Path]:
+    """Each track's tables and figures into ``out``, from ``records`` (default: out's store)."""
     from .results import Store, write_tables
     from .tracks import TRACKS
 
-    store = Store.in_dir(out)
+    if records is None:
+        records = Store.in_dir(out).query()
     written = []
     for name in track_names:
-        records = store.query(track=name)
-        if records:
-            written += write_tables(TRACKS.get(name)().render(records, out), out)
+        mine = [r for r in records if r.track == name]
+        if mine:
+            written += write_tables(TRACKS.get(name)().render(mine, out), out)
     return written
 
 
@@ -232,17 +242,31 @@ def _join_distributed(args) -> bool:
     return distributed.is_main()
 
 
+def _require_records(d: Path) -> None:
+    if not (d / "records.sqlite").is_file() and not any((d / "records").glob("*.jsonl")):
+        raise UsageError(f"no records in {str(d)!r} (neither records.sqlite nor records/*.jsonl); run a track first")
+
+
 def cmd_leaderboard(args) -> int:
     from .results import Store
     from .tracks import TRACKS
 
     out = Path(args.out)
-    if not (out / "records.sqlite").is_file() and not any((out / "records").glob("*.jsonl")):
-        raise UsageError(f"no records in {str(out)!r} (neither records.sqlite nor records/*.jsonl); run a track first")
-    names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
-    for path in _render(names, out):
+    _require_records(out)
+    if args.include is not None:
+        _require_records(Path(args.include))
+    records = Store.in_dir(out).query()
+    view = out
+    if args.include is not None:  # the board plus the user's rows, written beside the user's records
+        from .results.include import marked
+        from .utils.atomic import ensure_writable_dir
+
+        records += marked(Store.in_dir(args.include).query(), records, MARK)
+        view = ensure_writable_dir(Path(args.include) / "board")
+    names = [TRACKS.get(args.track).name] if args.track else sorted({r.track for r in records if r.track in TRACKS})
+    for path in _render(names, view, records):
         print(f"wrote {path}")
-    _render_overall(out, html=args.html, trust_code=args.trust_code)
+    _render_overall(view, html=args.html, trust_code=args.trust_code, records=records)
     return 0
 
 
@@ -252,12 +276,13 @@ def cmd_explain(args) -> int:
     return run(args)
 
 
-def _render_overall(out: Path, html: bool = False, trust_code: bool = False) -> None:
+def _render_overall(out: Path, html: bool = False, trust_code: bool = False, records: Optional[Sequence] = None) -> None:
     from .results import Store
     from .results.overall import overall_table
     from .results.tables import write_tables
 
-    records = Store.in_dir(out).query()
+    if records is None:
+        records = Store.in_dir(out).query()
     for path in write_tables([overall_table(records, trust_code)], out):
         print(f"wrote {path}")
     if html:

@@ -59,8 +59,14 @@ def test_robustness_min_eps_and_render(tmp_path):
                       {**rob, "min_eps": me, "train_time_s": 0.0}, {"protocol": dataclasses.asdict(TINY)}, "fp", 1.0)
     old = dataclasses.replace(rec, protocol="attack.quick.v2")  # other models under the same names: not shown
     tables = TRACKS.get("attack")().render([rec, old], tmp_path)
-    assert [t.name for t in tables] == ["attack", "attack_min_eps"]
-    assert len(tables[0].rows) == 2 * 3 and (tmp_path / "figures" / "attack").is_dir()
+    assert [t.name for t in tables] == ["attack", "attack_l2", "attack_hard", "attack_hard_l2", "attack_details",
+                                        "attack_min_eps"]
+    board = {t.name: t for t in tables}
+    assert [len(board[n].rows) for n in ("attack", "attack_l2", "attack_hard", "attack_hard_l2")] == [1] * 4
+    assert board["attack"].columns[-3:] == ["ε = 0.05", "ε = 0.3", "note"]  # ε as columns: the wide form
+    assert len(board["attack_details"].rows) == 2 * 3
+    assert all((tmp_path / f).is_file() for n in ("attack", "attack_hard_l2") for f in board[n].figures)
+    assert all(r["n"] == TINY.n_per_split and r["n_robust"] == round(r["acc"] * r["n"]) for r in rows)
 
 
 def test_options_override_protocol():
@@ -160,6 +166,46 @@ def test_model_outside_the_compared_set_gets_its_own_mask(monkeypatch, tmp_path)
                         {"protocol": dataclasses.asdict(track.protocol(RunContext())),
                          "compared_models": ["a", "b"]}, "fp", 1.0)
             for name, m in (("cmp", fair), ("other", got))]
-    rows = {r[0]: r for r in track.render(recs, tmp_path)[1].rows}
+    rows = {r[0]: r for r in next(t for t in track.render(recs, tmp_path) if t.name == "attack_min_eps").rows}
     assert rows["cmp"][3:5] == [f"{len(ref)} / {len(ref)}", "fair"]
     assert rows["other"][3:5] == [f"{sum(expect)} / {len(ref)}", "outside"]
+
+
+def _cell_record(model_id: str, clean: int, robust: dict, n: int = 1000, profile: str = "full"):
+    """A v4 record with given counts on the easy split, ℓ∞ (robust: ε → robust images of n)."""
+    from shortcutbench.tracks.attack import PROTOCOLS
+
+    p = dataclasses.replace(PROTOCOLS[profile], splits=("easy",), linf_eps=tuple(robust), l2_eps=())
+    rows = [{"split": "easy", "norm": "linf", "eps": e, "attack": a, "acc": k / n, "clean": clean / n, "n": n,
+             "n_robust": k, "n_clean": clean, "seconds": 0.0, "stages": {}}
+            for e, k in robust.items() for a in ("fgsm", "pgd40", "standard")]
+    metrics = {"robust": rows, "flags": {"easy": {}, "square_beats_whitebox": False},
+               "min_eps": {"split": "none", "n": 0, "n_eligible": 0}, "train_time_s": 0.0}
+    return make_record("attack", model_id, 0, profile, p.name, metrics, {"protocol": dataclasses.asdict(p)}, "fp", 1.0)
+
+
+def test_board_ranks_with_wilson_intervals_and_sets_below_chance_apart(tmp_path):
+    """One row per model: clean and per-ε cells with Wilson intervals on the n images; rank 1 + the
+    models whose interval lies wholly above; a below-chance model last, unranked, with the reason."""
+    from scipy.stats import binomtest
+
+    recs = [_cell_record("a", 950, {0.1: 800, 0.3: 100}), _cell_record("b", 960, {0.1: 790, 0.3: 50}),
+            _cell_record("c", 900, {0.1: 200, 0.3: 0}), _cell_record("d", 60, {0.1: 20, 0.3: 0})]
+    t = next(t for t in TRACKS.get("attack")().render(recs, tmp_path) if t.name == "attack")
+    assert t.columns == ["rank", "model", "profile", "seeds", "images", "clean", "ε = 0.1", "ε = 0.3", "note"]
+    assert [r[:2] for r in t.rows] == [["1", "a"], ["1", "b"], ["3", "c"], ["–", "d"]]  # a, b: intervals overlap
+    assert t.rows[3][-1].startswith("not ranked: clean 6.0 % below chance")
+    assert all(r[4] == "1000" for r in t.rows)
+    for row, k in zip(t.rows, (800, 790, 200, 20)):
+        ci = binomtest(k, 1000).proportion_ci(0.95, method="wilson")
+        assert row[6] == f"{k / 10:.1f} [{100 * ci.low:.1f}, {100 * ci.high:.1f}]"
+    assert t.figures == ["figures/attack/robust_acc_vs_eps_easy_linf.png"]
+
+
+def test_v3_records_without_counts_use_their_subset_size(tmp_path):
+    """Quick-profile v3 records stored no image count: the preset's n_per_split is it."""
+    rec = _cell_record("a", 90, {1.0: 40}, n=100, profile="quick")
+    for r in rec.metrics["robust"]:
+        del r["n"], r["n_robust"], r["n_clean"]
+    t = next(t for t in TRACKS.get("attack")().render([rec], tmp_path) if t.name == "attack")
+    assert t.rows[0][4] == "100" and t.rows[0][6].startswith("40.0 [")

@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--layer", default=None, help="layer for CAMs / featviz / microscope (default conv3; CAM: pool3)")
     p.add_argument("--target", default=None, help="class to explain (default: each image's prediction)")
     p.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
-    p.add_argument("--out", default=str(Path("leaderboard") / "figures" / "explain"), metavar="DIR",
+    p.add_argument("--out", default=str(Path("results") / "figures" / "explain"), metavar="DIR",
                    help="output directory for the PNG")
 
 

@@ -45,17 +45,19 @@ def heatmap(matrix: Sequence[Sequence[float]], path: str | Path, title: str, xla
 
 def curves(series: Dict[str, Dict[str, np.ndarray]], path: str | Path, title: str, xlabel: str, ylabel: str,
            hline: Optional[float] = None) -> None:
-    """series: label → {"x": ..., "mean": ..., and optionally "se" (band ± SE) or "lo"/"hi" (band)}."""
+    """series: label → {"x": ..., "mean": ..., "se": ... (optional)}; shaded band = ± SE, or the
+    interval ``"lo"``–``"hi"`` when a series gives one (e.g. Wilson bounds)."""
     many = len(series) > 10  # the default cycle repeats after 10 colours: use 20, legend beside the axes
     fig, ax = plt.subplots(figsize=(8.4 if many else 6.4, 4.0))
-    colors = plt.get_cmap("tab20").colors if many else [None] * len(series)
-    for (label, s), color in zip(series.items(), colors):
+    colors = plt.get_cmap("tab20").colors if many else (None,)
+    for i, (label, s) in enumerate(series.items()):  # past 20 series the colours repeat, dashed
+        color = colors[i % len(colors)]
         x, m = np.asarray(s["x"]), np.asarray(s["mean"])
-        line, = ax.plot(x, m, marker="o", ms=3, label=label, ls=s.get("ls", "-"), color=color)
+        line, = ax.plot(x, m, marker="o", ms=3, label=label, ls=s.get("ls", "-" if i < 20 else "--"), color=color)
         se = s.get("se")
-        band = (s["lo"], s["hi"]) if "lo" in s else (m - se, m + se) if se is not None else None
-        if band is not None and np.all(np.isfinite(band)):
-            ax.fill_between(x, *band, color=line.get_color(), alpha=0.2)
+        lo, hi = (s["lo"], s["hi"]) if "lo" in s else (m - se, m + se) if se is not None else (None, None)
+        if lo is not None and np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)):
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2)
     if hline is not None:
         ax.axhline(hline, color="gray", lw=0.8, ls=":")
     ax.set_xlabel(xlabel)

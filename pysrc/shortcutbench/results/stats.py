@@ -61,6 +61,27 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> Tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def accuracy_interval(values: Sequence[float], n: int, level: float = 0.95) -> Tuple[float, float, float]:
+    """Mean accuracy over seeds with a 95% interval that covers both sources of noise: the wider of
+    the Student t interval over seeds and the Wilson interval of the mean on n test samples (the
+    seeds share one test set, so one seed alone still gets the test set's interval), in [0, 1]."""
+    m, _ = mean_se(values)
+    if n <= 0 or math.isnan(m):
+        return math.nan, math.nan, math.nan
+    lo, hi = wilson_interval(int(round(m * n)), n, level)
+    if len(values) >= 2:
+        t_lo, t_hi = t_interval(values, level)
+        lo, hi = min(lo, t_lo), max(hi, t_hi)
+    return m, max(0.0, lo), min(1.0, hi)
+
+
+def fmt_interval(mean: float, lo: float, hi: float, digits: int = 1) -> str:
+    """``"93.1 [91.4, 94.5]"`` in %; ``–`` when there is no estimate."""
+    if mean is None or math.isnan(mean):
+        return "–"
+    return f"{100 * mean:.{digits}f} [{100 * lo:.{digits}f}, {100 * hi:.{digits}f}]"
+
+
 def cluster_bootstrap(counts: np.ndarray, per_cluster: int, control: Optional[np.ndarray] = None,
                       n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> Tuple[float, float, float]:
     """Mean accuracy over seeds, and its percentile interval, from ``counts[s, d]`` = correct images

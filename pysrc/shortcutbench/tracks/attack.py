@@ -33,7 +33,7 @@ from ..attacks import FGSM, PGD, Cascade, MinEpsSearch, masking_flag, model_flag
 from ..data import ColoredMNISTConfig
 from ..results import plots
 from ..results.record import Record, make_record
-from ..results.stats import fmt_pct, mean_se
+from ..results.stats import accuracy_interval, fmt_interval, fmt_pct, mean_se
 from ..results.tables import Table
 from ..utils.config import config_from_strings
 from ..zoo import catalogue as cat
@@ -91,8 +91,9 @@ PROTOCOLS: Dict[str, AttackProtocol] = {
     "quick": AttackProtocol("attack.quick.v3", n_per_split=100, l2_eps=(1.0,), apgd_steps=25, n_targets=3,
                             square_queries=100, n_min_eps=10, min_eps_iters=25, min_eps_restarts=1,
                             min_eps_steps=7, min_eps_level_iters=25),
-    # `--set n_per_split=1000` runs larger subsets
-    "full": AttackProtocol("attack.full.v3", n_per_split=100),
+    # v4: ranking-grade cells, 1,000 images per split (v3: 100, a 95% interval of about ±10 pp;
+    # issue #25), the same attacks and radii; records carry each cell's image and robust counts
+    "full": AttackProtocol("attack.full.v4", n_per_split=1000),
 }
 
 
@@ -132,20 +133,22 @@ def robustness(model: nn.Module, p: AttackProtocol, data) -> Dict[str, Any]:
         split = data[split_name]
         idx = subset(split, p.n_per_split)
         x, y = split.images(idx), split.digit[idx]
-        clean = float(_acc(model, x, y).float().mean())
+        n = len(idx)  # the whole split when it has fewer than n_per_split images
+        clean_ok = _acc(model, x, y)
+        clean = float(clean_ok.float().mean())
         for norm, grid in (("linf", p.linf_eps), ("l2", p.l2_eps)):
             for eps in grid:
                 for name, atk in attacks_for(p, norm, eps).items():
                     t0 = time.perf_counter()
                     if isinstance(atk, Cascade):
                         res = atk.evaluate(model, x, y)
-                        acc, after = float(res.robust.float().mean()), res.robust_after
+                        robust, after = res.robust, res.robust_after
                     else:
-                        ok = _acc(model, x, y)
-                        out = atk(model, x, y)
-                        acc, after = float((ok & _acc(model, out.x_adv, y)).float().mean()), {}
-                    row = {"split": split_name, "norm": norm, "eps": eps, "attack": name, "acc": acc,
-                           "clean": clean, "seconds": time.perf_counter() - t0, "stages": after}
+                        robust, after = clean_ok & _acc(model, atk(model, x, y).x_adv, y), {}
+                    row = {"split": split_name, "norm": norm, "eps": eps, "attack": name,
+                           "acc": float(robust.float().mean()), "clean": clean, "n": n,
+                           "n_robust": int(robust.sum()), "n_clean": int(clean_ok.sum()),
+                           "seconds": time.perf_counter() - t0, "stages": after}
                     if name == "standard" and "3:square" in after:
                         row["square_beats_whitebox"] = masking_flag(after["2:apgd-t"], after["3:square"])
                     rows.append(row)
@@ -216,9 +219,7 @@ class AttackTrack(Track):
                      f"{HEADLINE[2]:g} on the easy subset (clean-and-robust share)")
 
     def headline(self, record: Record) -> Optional[float]:
-        split_name, norm, eps, attack = HEADLINE
-        return next((float(r["acc"]) for r in record.metrics.get("robust", ())
-                     if (r["split"], r["norm"], r["eps"], r["attack"]) == (split_name, norm, eps, attack)), None)
+        return next((float(r["acc"]) for r in _cell_rows(record, *HEADLINE)), None)
 
     def __init__(self):
         self._references: Dict[Tuple, Tuple] = {}
@@ -265,66 +266,38 @@ class AttackTrack(Track):
         by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
         proto = records[0].config["protocol"] if records else {}
-        return [self._robust_table(by_model, proto, fig_dir, records), self._min_eps_table(by_model, proto, fig_dir, records)]
+        board = [_wide_table(by_model, proto, fig_dir, split_name, norm, records)
+                 for split_name in proto.get("splits", ()) for norm in NORMS if proto.get(f"{norm}_eps")]
+        return board + [self._details_table(by_model, proto, records),
+                        self._min_eps_table(by_model, proto, fig_dir, records)]
 
-    def _robust_table(self, by_model, proto, fig_dir, records) -> Table:
+    def _details_table(self, by_model, proto, records) -> Table:
+        """Long form: every (split, threat, ε) of every model under each attack, with the flags."""
         cols = ["model", "profile", "split", "threat", "ε", "seeds", "clean", "FGSM", "PGD-40", "standard", "flags"]
-        rows, figures = [], []
-        curves: Dict[str, Dict[str, Any]] = {}
+        rows = []
         for model_id, recs in sorted(by_model.items()):
             keys = sorted({(r["split"], r["norm"], r["eps"]) for r in recs[0].metrics["robust"]},
                           key=lambda k: (k[0], k[1] != "linf", k[2]))
             for split_name, norm, eps in keys:
                 def cell(attack: str) -> str:
-                    vals = [r["acc"] for rec in recs for r in rec.metrics["robust"]
-                            if (r["split"], r["norm"], r["eps"], r["attack"]) == (split_name, norm, eps, attack)]
-                    return fmt_pct(*mean_se(vals))
-                clean = fmt_pct(*mean_se([next(r["clean"] for r in rec.metrics["robust"] if r["split"] == split_name)
-                                          for rec in recs]))
+                    return fmt_interval(*robust_interval(recs, proto, split_name, norm, eps, attack))
                 fl = [k for rec in recs for k, v in _flag_items(rec.metrics["flags"], split_name) if v]
-                rows.append([model_id, recs[0].profile, split_name, "ℓ∞" if norm == "linf" else "ℓ2", f"{eps:g}", str(len(recs)), clean,
-                             cell("fgsm"), cell("pgd40"), cell("standard"), ", ".join(sorted(set(fl))) or "–"])
-            for split_name in proto.get("splits", ()):
-                for norm in ("linf", "l2"):
-                    grid = [0.0] + list(proto.get(f"{norm}_eps", ()))
-                    vals = []
-                    for e in grid:
-                        per = []
-                        for rec in recs:
-                            rr = [r for r in rec.metrics["robust"] if r["split"] == split_name and r["norm"] == norm
-                                  and r["attack"] == "standard" and r["eps"] == e]
-                            per.append(rr[0]["acc"] if rr else next(r["clean"] for r in rec.metrics["robust"]
-                                                                      if r["split"] == split_name))
-                        vals.append(per)
-                    m = np.array([np.mean(v) for v in vals])
-                    se = np.array([mean_se(v)[1] for v in vals]) if len(recs) > 1 else None
-                    curves.setdefault(f"{split_name}_{norm}", {})[model_id] = {"x": np.array(grid), "mean": m, "se": se}
-        for key, series in sorted(curves.items()):
-            split_name, norm = key.split("_")
-            path = fig_dir / f"robust_acc_vs_eps_{key}.png"
-            plots.curves(series, path, f"standard-cascade robust accuracy vs ε ({'ℓ∞' if norm == 'linf' else 'ℓ2'}, "
-                         f"{split_name} subset)", "ε", "robust accuracy")
-            figures.append(str(path.relative_to(fig_dir.parent.parent)))
+                rows.append([model_id, recs[0].profile, split_name, NORMS[norm], f"{eps:g}", str(len(recs)),
+                             cell("clean"), cell("fgsm"), cell("pgd40"), cell("standard"),
+                             ", ".join(sorted(set(fl))) or "–"])
         times = [r.wall_time_s for r in records]
         notes = [
-            f"Protocol `{records[0].protocol if records else '-'}`: per split a fixed subset of "
-            f"{proto.get('n_per_split')} images (every k-th image of the split, which is ordered by digit and colour); "
-            f"hard = held-out digits in each of their 9 non-dominant colours, easy = in their dominant colour. "
-            f"Data fingerprint `{records[0].data_fingerprint if records else '-'}`.",
-            f"Cells: robust accuracy in % (mean ± SE over training seeds when > 1): a point counts as robust when it is "
-            f"classified correctly clean and after the attack (per-point worst case over the cascade's stages). "
-            f"FGSM: one signed step of ε (ℓ2: normalised gradient). PGD-40: {proto.get('pgd_steps')} steps of "
-            f"2.5ε/{proto.get('pgd_steps')}, random start, success at any iterate. standard: APGD-CE "
-            f"({proto.get('apgd_steps')} it.) → APGD-T ({proto.get('n_targets')} targets, targeted DLR) → Square "
-            f"({proto.get('square_queries')} queries, ℓ∞ only), each on the points still robust; AutoAttack's FAB-T is "
-            f"not included. Attack seed {proto.get('seed')}.",
+            f"Protocol `{records[0].protocol if records else '-'}`: every attack at every radius; the board "
+            f"(`attack*.md` by split and threat model) shows the `standard` column. Cells: robust accuracy in % "
+            f"[95% interval] (see the board's notes). FGSM: one signed step of ε (ℓ2: normalised gradient). PGD-40: "
+            f"{proto.get('pgd_steps')} steps of 2.5ε/{proto.get('pgd_steps')}, random start, success at any iterate.",
             "flags (AutoAttack checks): randomness = logits vary over 5 passes; softmax = outputs look like "
             "probabilities; zero-grad = some DLR gradients are exactly 0; square>white-box = Square lowered robust "
             "accuracy by > 0.2 pp after the white-box attacks (gradients may be masked).",
             f"Wall time per record (model × seed, all attacks and the 7→3 study): median "
             f"{np.median(times) if times else float('nan'):.0f} s, total {sum(times):.0f} s.",
         ]
-        return Table("attack", self.title, cols, rows, notes, figures)
+        return Table("attack_details", "Attack track: every attack, split and radius", cols, rows, notes)
 
     def _min_eps_table(self, by_model, proto, fig_dir, records) -> Table:
         src, tgt, kappa, eps_max = proto.get("source"), proto.get("target"), proto.get("kappa"), proto.get("eps_max")
@@ -394,6 +367,102 @@ class AttackTrack(Track):
         ]
         return Table("attack_min_eps", f"Attack track: targeted {src}→{tgt} minimal ε (seed 000 §7.5)", cols, rows,
                      notes, figures)
+
+
+NORMS = {"linf": "ℓ∞", "l2": "ℓ2"}
+CHANCE = 0.1  # ten digits: a model below this clean accuracy is not ranked on that split
+RANK_EPS = {"linf": HEADLINE[2], "l2": 1.0}  # the radius a board table ranks by (in every preset's grid)
+
+
+def table_name(split_name: str, norm: str) -> str:
+    """``attack`` is the headline board (easy split, ℓ∞); the others carry their split and threat."""
+    parts = [p for p, default in ((split_name, HEADLINE[0]), (norm, HEADLINE[1])) if p != default]
+    return "_".join(["attack"] + parts)
+
+
+def _cell_rows(rec: Record, split_name: str, norm: str, eps: float, attack: str) -> List[Dict[str, Any]]:
+    return [r for r in rec.metrics.get("robust", ()) if (r["split"], r["norm"], r["eps"], r["attack"]) ==
+            (split_name, norm, eps, attack)]
+
+
+def robust_interval(recs: List[Record], proto, split_name: str, norm: str, eps: float,
+                    attack: str) -> Tuple[float, float, float]:
+    """(mean over seeds, low, high) of the robust accuracy of one cell; attack ``clean`` (or ε = 0):
+    clean accuracy. The interval is Wilson on the cell's n images (the seeds share them), widened
+    to the t interval over seeds when there are several (stats.accuracy_interval)."""
+    vals, ns = [], []
+    for rec in recs:
+        rows = [r for r in rec.metrics["robust"] if r["split"] == split_name]
+        if attack == "clean" or eps == 0:
+            cell = rows[:1]
+            vals += [r["clean"] for r in cell]
+        else:
+            cell = _cell_rows(rec, split_name, norm, eps, attack)
+            vals += [r["acc"] for r in cell]
+        # v3 records carry no image count: their subset had the preset's n_per_split images
+        ns += [int(r.get("n", rec.config["protocol"]["n_per_split"])) for r in cell]
+    if not vals:
+        return math.nan, math.nan, math.nan
+    return accuracy_interval(vals, min(ns))
+
+
+def _wide_table(by_model, proto, fig_dir: Path, split_name: str, norm: str, records: List[Record]) -> Table:
+    """One row per model on one split and threat model: clean accuracy and standard-cascade robust
+    accuracy per ε with 95% intervals; rows ranked at RANK_EPS (below-chance rows last, unranked),
+    and the robust-accuracy-vs-ε figure of every model."""
+    grid = sorted({r["eps"] for recs in by_model.values() for rec in recs for r in rec.metrics["robust"]
+                   if r["split"] == split_name and r["norm"] == norm})
+    rank_eps = RANK_EPS[norm]
+    cells = {m: [robust_interval(recs, proto, split_name, norm, e, "standard") for e in [0.0] + grid]
+             for m, recs in by_model.items()}
+    key = {m: c[grid.index(rank_eps) + 1] if rank_eps in grid else c[-1] for m, c in cells.items()}
+    ranked = sorted((m for m, c in cells.items() if c[0][0] >= CHANCE and not math.isnan(key[m][0])),
+                    key=lambda m: (-key[m][0], m))
+    below = sorted(m for m in cells if m not in ranked)
+    rows, series = [], {}
+    for m in ranked + below:
+        recs, c = by_model[m], cells[m]
+        if m in ranked:  # ties: only models whose interval lies wholly above this one's rank ahead of it
+            rank = str(1 + sum(key[o][1] > key[m][2] for o in ranked))
+            note = ", ".join(sorted({k for rec in recs for k, v in _flag_items(rec.metrics["flags"], split_name) if v}))
+        else:
+            rank = "–"
+            note = f"not ranked: clean {100 * c[0][0]:.1f} % below chance ({100 * CHANCE:.0f} %)"
+        n = min(int(r.get("n", rec.config["protocol"]["n_per_split"])) for rec in recs
+                for r in rec.metrics["robust"] if r["split"] == split_name)
+        rows.append([rank, m, recs[0].profile, str(len(recs)), str(n)] + [fmt_interval(*iv) for iv in c]
+                    + [note or "–"])
+        series[m if m in ranked else f"{m} (below chance)"] = {
+            "x": np.array([0.0] + grid), "mean": np.array([iv[0] for iv in c]), "lo": np.array([iv[1] for iv in c]),
+            "hi": np.array([iv[2] for iv in c]), "ls": "-" if m in ranked else ":"}
+    figures = []
+    if series:
+        path = fig_dir / f"robust_acc_vs_eps_{split_name}_{norm}.png"
+        plots.curves(series, path, f"standard-cascade robust accuracy vs ε ({NORMS[norm]}, {split_name} split); "
+                     f"bands: 95% intervals; dotted: clean accuracy below chance", "ε", "robust accuracy",
+                     hline=CHANCE)
+        figures.append(str(path.relative_to(fig_dir.parent.parent)))
+    cols = ["rank", "model", "profile", "seeds", "images", "clean"] + [f"ε = {e:g}" for e in grid] + ["note"]
+    notes = [
+        f"Protocol `{records[0].protocol if records else '-'}`, {split_name} split, threat model {NORMS[norm]}. Per "
+        f"split a fixed subset of {proto.get('n_per_split')} test images (the whole split where smaller; every k-th "
+        f"image of the split, which is ordered by digit and colour, so both are stratified); hard = held-out "
+        f"digits in each of their 9 non-dominant colours, easy = in their dominant colour. Data fingerprint "
+        f"`{records[0].data_fingerprint if records else '-'}`.",
+        f"Cells: robust accuracy in % [95% interval] under the `standard` cascade: APGD-CE "
+        f"({proto.get('apgd_steps')} it.) → APGD-T ({proto.get('n_targets')} targets, targeted DLR) → Square "
+        f"({proto.get('square_queries')} queries, ℓ∞ only), each on the points still robust (AutoAttack's FAB-T is "
+        f"not included); a point counts when it is classified correctly clean and after every stage. Attack seed "
+        f"{proto.get('seed')}. Interval: Wilson on the images column (one training seed), widened to the Student t "
+        f"interval over seeds when there are several. FGSM and PGD-40: `attack_details.md`.",
+        f"rank: by robust accuracy at ε = {rank_eps:g}; a model's rank is 1 + the number of models whose interval "
+        f"there lies wholly above its own, so models the intervals cannot separate share a rank. Rows whose clean "
+        f"accuracy is below chance ({100 * CHANCE:.0f} %, ten digits) are listed last, unranked, and drawn dotted: "
+        f"a model that cannot classify the split clean has no robustness to compare. note: AutoAttack's flags "
+        f"(see `attack_details.md`).",
+    ]
+    title = f"Attack track: robust accuracy vs ε, {split_name} split, {NORMS[norm]}"
+    return Table(table_name(split_name, norm), title, cols, rows, notes, figures)
 
 
 def _nanmean(values) -> float:

@@ -22,7 +22,7 @@ class RunContext:
     profile: str = "quick"
     seeds: Optional[int] = None  # number of training seeds; None = the profile's
     mnist_dir: Optional[str] = None
-    out_dir: Path = Path("leaderboard")
+    out_dir: Path = Path("results")  # where `run` writes by default (cli.RESULTS_OUT), not the committed board
     device: str = "cpu"
     options: Dict[str, str] = field(default_factory=dict)  # `run --set key=value` protocol overrides
 

@@ -8,7 +8,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from ..results.record import Record
-from ..results.stats import mean_se, t_interval, wilson_interval
+from ..results.stats import accuracy_interval, fmt_interval, mean_se, t_interval
 from ..results.tables import Table
 from .base import records_by_model
 
@@ -24,16 +24,8 @@ def _order(model_id: str) -> Tuple[str, int, str]:
 
 
 def _interval(values: Sequence[float], n: int) -> str:
-    """Mean over seeds in % with a 95% interval that covers both sources of noise: the wider of the
-    Student t interval over seeds and the Wilson interval of the mean on n test samples (the seeds
-    share one test set, so seed-free rows would otherwise get a zero-width interval), in [0, 100]."""
-    m, _ = mean_se(values)
-    lo, hi = wilson_interval(int(round(m * n)), n)
-    if len(values) >= 2:
-        t_lo, t_hi = t_interval(values)
-        lo, hi = min(lo, t_lo), max(hi, t_hi)
-    lo, hi = max(0.0, lo), min(1.0, hi)
-    return f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+    """Mean over seeds in % with its 95% interval (seeds and the n test samples; see accuracy_interval)."""
+    return fmt_interval(*accuracy_interval(values, n))
 
 
 def _r2_rows(by_model: Dict[str, List[Record]]) -> Tuple[List[str], List[List[str]]]:
