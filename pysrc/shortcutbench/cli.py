@@ -243,6 +243,7 @@ def cmd_leaderboard(args) -> int:
     for path in _render(names, out):
         print(f"wrote {path}")
     _render_overall(out, html=args.html, trust_code=args.trust_code)
+    _render_findings(out)
     return 0
 
 
@@ -264,6 +265,21 @@ def _render_overall(out: Path, html: bool = False, trust_code: bool = False) -> 
         from .results.site import write_site
 
         print(f"wrote {write_site(out, records, trust_code)}")
+
+
+def _render_findings(out: Path) -> None:
+    """leaderboard/findings.md from every track's current records; the README beside the
+    leaderboard directory quotes it between its findings markers (if it has them)."""
+    from .results import Store
+    from .results.findings import fill_readme, findings_table
+    from .results.tables import write_tables
+
+    table = findings_table(Store.in_dir(out).query())
+    for path in write_tables([table], out):
+        print(f"wrote {path}")
+    readme = out.resolve().parent / "README.md"
+    if fill_readme(readme, table):
+        print(f"updated the findings section of {readme}")
 
 
 def cmd_submit(args) -> int:
