@@ -118,13 +118,13 @@ def current_by_track(records: Iterable[Record]) -> Dict[str, List[Record]]:
 
 
 def findings(records: Iterable[Record]) -> List[Finding]:
+    from . import findings_claims  # noqa: F401  (registers the claims)
+
     by_track = current_by_track(records)
     return [f for claim_id in CLAIMS.list() for f in CLAIMS.get(claim_id)(by_track)]
 
 
 def findings_table(records: Iterable[Record]) -> Table:
-    from . import findings_claims  # noqa: F401  (registers the claims)
-
     rows = [list(astuple(f)) for f in findings(records)]
     notes = [
         "One row per seed claim the project tests. **Verdict rule:** *reproduces* when the whole 95 % interval of "

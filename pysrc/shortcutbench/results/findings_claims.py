@@ -111,7 +111,8 @@ def gradcam_ratio(by_track: ByTrack) -> List[Finding]:
     recs = _models(by_track, "diagnostics").get(BASELINE)
     if not recs:
         return [not_measured(claim, seed, test, _needs("diagnostics", [BASELINE]))]
-    pairs = [(g["ratio_aligned"], g["ratio_conflicting"]) for g in (r.metrics["attribution"]["gradcam"] for r in recs)
+    maps = (r.metrics.get("attribution", {}).get("gradcam", {}) for r in recs)
+    pairs = [(g["ratio_aligned"], g["ratio_conflicting"]) for g in maps
              if g.get("ratio_aligned") is not None and g.get("ratio_conflicting") is not None]
     if not pairs:
         return [Finding(claim, seed, "– (map 0 on the stroke in every seed)", test, records_cell(recs),
@@ -235,7 +236,8 @@ def lt_extended_robust(by_track: ByTrack) -> List[Finding]:
     m, eps = r.metrics, r.config["protocol"]["attack_eps"]
     pgd = dict(zip(m["pgd_eps"], m["pgd_acc"]))
     wrong = m.get("full_ext_wrong")
-    warm = f"; warm start from {m['warm_start']}" if m.get("warm_start", "none") != "none" else ""
+    warm = (f"; warm start from {m['warm_start']}, then {m.get('train_steps', '?')} steps on the full set"
+            if m.get("warm_start", "none") != "none" else "")
     ours = (f"extended set: {wrong if wrong is not None else '?'} of {m['train_set_size']:,} wrong "
             f"({100 * m.get('full_ext_acc', math.nan):.5f} %); PGD robust @ {eps:g}: "
             f"{round(8 * pgd.get(eps, math.nan))}/8{warm}")
