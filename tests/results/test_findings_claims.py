@@ -261,3 +261,29 @@ def test_causal_rows_keep_their_verdicts(monkeypatch):
     assert all(v.startswith(INCONCLUSIVE) for v in got[2:5]) and "no working constrained regressor" in got[4]
     assert got[5].startswith(NOT_YET) and "#22" in got[5]
     assert fc.causal({})[0].verdict.startswith(NOT_YET)
+
+
+# ------------------------------------------------------------------ seed 001 §4: the ssl track, folded in
+def test_ssl_rows_keep_their_verdicts(monkeypatch):
+    from shortcutbench.results.tables import Table
+    from shortcutbench.tracks import ssl_render
+
+    rows = [["cifar10", "(models left out: clean accuracy not above chance)", "x/standard", "not judged"],
+            ["cifar10", "claim a", "m", "holds"], ["cifar10", "claim b", "m", "refuted"],
+            ["cifar10", "claim c", "m", "inconclusive"], ["cifar10", "claim d", "m", "not judged"]]
+    monkeypatch.setattr(ssl_render, "_groups", lambda recs: {"cifar10": {}})
+    monkeypatch.setattr(ssl_render, "findings_table", lambda groups: Table("ssl_findings", "t", ["a"] * 4, rows))
+    got = fc.ssl({"ssl": [_rec("ssl", "enc.simclr.standard.cifar10", "ssl.full.v1", {}, 0)]})
+    assert [f.claim for f in got] == ["cifar10: claim a", "cifar10: claim b", "cifar10: claim c", "cifar10: claim d"]
+    assert [f.verdict.split(":")[0] for f in got] == [REPRODUCES, DOES_NOT, INCONCLUSIVE, INCONCLUSIVE]
+    assert fc.ssl({})[0].verdict.startswith(NOT_YET) and "ssl.full.v1" in fc.ssl({})[0].verdict
+
+
+def test_count_rows_say_where_the_seeds_rates_fall():
+    # NSPGD 12/12, 6/12, 0/12: CP intervals [0.735, 1], [0.211, 0.789], [0, 0.265] (0.025^(1/12) = 0.735);
+    # the seed's 0.886 and 0.683 fall inside the first two, its 0.029 inside the third
+    f = fc.nspgd_ordering(_nspgd((1.0, 0.5, 0.0), tau=0.9))[0]
+    assert "the seed's rates lie inside our intervals" in f.ours
+    # 0/12, 0/12, 0/12: upper bound 1 − 0.735 = 0.265 < 0.683 and < 0.886
+    f = fc.nspgd_ordering(_nspgd((0.0, 0.0, 0.0), tau=0.9))[0]
+    assert "outside our interval for Normal, AT" in f.ours

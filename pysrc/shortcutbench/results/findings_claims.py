@@ -63,6 +63,15 @@ def _count_cell(label: str, k: int, n: int) -> str:
     return f"{label} {k}/{n} = {_ci_pct(k / n, lo, hi)}" if n else f"{label} 0/0"
 
 
+def _seed_rates_cell(seed_rates: Mapping[str, float], counts: Mapping[str, Tuple[int, int]]) -> str:
+    """Which of the seed's rates fall outside our Clopper–Pearson intervals (the order test alone
+    would hide a magnitude far from the seed's)."""
+    outside = [label for label, v in seed_rates.items() if counts[label][1]
+               and not clopper_pearson(*counts[label])[0] <= v <= clopper_pearson(*counts[label])[1]]
+    return ("the seed's rate lies outside our interval for " + ", ".join(outside) if outside
+            else "the seed's rates lie inside our intervals")
+
+
 # ------------------------------------------------------------------ seed 000 (Colored-MNIST)
 NEAR_CHANCE = 0.20  # "near random (10 % baseline)", 000 §3.3, read as at most twice chance
 
@@ -166,6 +175,10 @@ def _successes(recs: List[Record], eps_max: float) -> Tuple[int, int]:
     return sum(e is not None and e <= eps_max for e in eps), len(eps)
 
 
+SEED_7TO3 = {"lazy_cnn.erm": 0.20, "lazy_cnn.dann_fixa": 0.50, "lazy_cnn.saliency_bg": 0.40,
+             "lazy_cnn.cf_invar": 0.60}  # 000 §7.5: success within ε ≤ 0.05 of the baseline and the three mitigations
+
+
 @CLAIMS.register("000.7.5-targeted-7to3")
 def targeted_7to3(by_track: ByTrack) -> List[Finding]:
     from ..tracks.attack import SEED_COMPARED
@@ -188,6 +201,7 @@ def targeted_7to3(by_track: ByTrack) -> List[Finding]:
         p = fisher_exact_p(k, n, kb, nb) if n and nb else None
         steps.append((k / n if n else math.nan, kb / nb if nb else math.nan, p))
         cells.append(_count_cell(m.split(".", 1)[1], k, n) + (f", p = {p:.3g}" if p is not None else ""))
+    cells.append(_seed_rates_cell({m: v for m, v in SEED_7TO3.items() if m in counts}, counts))
     recs = [r for m in SEED_COMPARED for r in models[m]]
     return [Finding(claim, seed, "; ".join(cells), test, records_cell(recs), ordering_verdict(steps))]
 
@@ -261,6 +275,32 @@ def lt_certificate(by_track: ByTrack) -> List[Finding]:
     return [Finding(claim, seed, ours, test, records_cell([r]), exact_verdict(plain == clip == 8))]
 
 
+_SSL_VERDICTS = (("holds", REPRODUCES), ("refuted", DOES_NOT), ("inconclusive", INCONCLUSIVE),
+                 ("not judged", INCONCLUSIVE))
+
+
+@CLAIMS.register("001.4-ssl")
+def ssl(by_track: ByTrack) -> List[Finding]:
+    """The ssl track's §4 claims, folded in from its own rules (ssl_findings.md)."""
+    from ..tracks.ssl_render import _groups, findings_table
+
+    claim, seed = "self-supervised encoders are no more robust than supervised ones", "001 §4.2–4.4"
+    test = ("the ssl track's fixed rule (ssl_findings.md): Wilson / seed intervals at the headline ε, separated "
+            "or not; models not above chance on clean data are left out")
+    recs = by_track.get("ssl", [])
+    table = findings_table(_groups(recs)) if recs else None
+    if table is None:
+        return [not_measured(claim, seed, test, _needs("ssl", ["its encoders"]))]
+    out = []
+    for dataset, text, measured, theirs in table.rows:
+        if text.startswith("(models left out"):
+            continue  # bookkeeping, not a claim: the rule already excludes them
+        label = next((ours for key, ours in _SSL_VERDICTS if theirs.startswith(key)), INCONCLUSIVE)
+        reason = "no model above chance" if theirs.startswith("not judged") else ""
+        out.append(Finding(f"{dataset}: {text}", seed, measured, test, records_cell(recs), with_reason(label, reason)))
+    return out
+
+
 _CAUSAL_VERDICTS = (("reproduced", REPRODUCES), ("refuted", DOES_NOT), ("inconclusive", INCONCLUSIVE),
                     ("no verdict", INCONCLUSIVE), ("not tested", INCONCLUSIVE))
 
@@ -315,6 +355,7 @@ def sparse_accuracy(by_track: ByTrack) -> List[Finding]:
 
 # ------------------------------------------------------------------ seed 004 (excessive invariance)
 NSPGD_MODELS = (("Normal", "lazy_cnn.erm"), ("AT", "lazy_cnn.pgd_at"), ("CCAT", "lazy_cnn.ccat"))
+SEED_NSPGD = {"Normal": 0.8858, "AT": 0.6826, "CCAT": 0.0287}  # 004 Table 1, MNIST
 CONFIDENT_TAU = 0.5  # CCAT rejects by low confidence, so it must be confident on clean digits (issue 18)
 
 
@@ -351,6 +392,7 @@ def nspgd_ordering(by_track: ByTrack) -> List[Finding]:
         cells.append(f"p({hi_label} vs {lo_label}) = {p:.3g}")
         steps.append((k1 / n1, k2 / n2, p if (lo_label != "CCAT" or confident) else None))
     cells.append(f"CCAT τ@99 %TPR {tau:.2f}, RErr@99 %TPR {_pct(rerr)}")
+    cells.append(_seed_rates_cell(SEED_NSPGD, counts))
     verdict = ordering_verdict(steps)
     if not confident and verdict.startswith(INCONCLUSIVE):
         verdict = f"{verdict}; CCAT not confident (τ@99 %TPR {tau:.2f} < {CONFIDENT_TAU:g}), its step untested"
