@@ -193,15 +193,16 @@ def targeted_7to3(by_track: ByTrack) -> List[Finding]:
     if missing:
         return [not_measured(claim, seed, test, _needs("attack", missing))]
     eps_max = models[BASELINE][0].config.get("protocol", {}).get("eps_max", 0.05)
-    counts = {m: _successes(models[m], eps_max) for m in SEED_COMPARED}
-    kb, nb = counts[BASELINE]
+    label = {m: "baseline" if m == BASELINE else m.split(".", 1)[1] for m in SEED_COMPARED}
+    counts = {label[m]: _successes(models[m], eps_max) for m in SEED_COMPARED}
+    kb, nb = counts["baseline"]
     cells, steps = [_count_cell("baseline", kb, nb)], []
     for m in SEED_COMPARED[1:]:
-        k, n = counts[m]
+        k, n = counts[label[m]]
         p = fisher_exact_p(k, n, kb, nb) if n and nb else None
         steps.append((k / n if n else math.nan, kb / nb if nb else math.nan, p))
-        cells.append(_count_cell(m.split(".", 1)[1], k, n) + (f", p = {p:.3g}" if p is not None else ""))
-    cells.append(_seed_rates_cell({m: v for m, v in SEED_7TO3.items() if m in counts}, counts))
+        cells.append(_count_cell(label[m], k, n) + (f", p = {p:.3g}" if p is not None else ""))
+    cells.append(_seed_rates_cell({label[m]: v for m, v in SEED_7TO3.items() if m in label}, counts))
     recs = [r for m in SEED_COMPARED for r in models[m]]
     return [Finding(claim, seed, "; ".join(cells), test, records_cell(recs), ordering_verdict(steps))]
 
