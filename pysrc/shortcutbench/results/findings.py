@@ -140,7 +140,7 @@ def findings_table(records: Iterable[Record]) -> Table:
         "(`cluster_bootstrap`); per-seed summaries: Student t over seeds, clamped to [0, 1] for shares; counts "
         "of images or pairs: Clopper–Pearson; comparisons of counts: Fisher's exact test. Track tables: "
         "shortcut.md, attack_min_eps.md, invariance.md, diagnostics_summary.md, sparse.md, provable_findings.md, "
-        "causal_findings.md.",
+        "causal_findings.md, ssl_findings.md.",
     ]
     return Table("findings", "Findings: the seeds' claims, re-decided on the current records", COLUMNS, rows, notes)
 
