@@ -267,6 +267,7 @@ def cmd_leaderboard(args) -> int:
     for path in _render(names, view, records):
         print(f"wrote {path}")
     _render_overall(view, html=args.html, trust_code=args.trust_code, records=records)
+    _render_findings(view, records, readme=args.include is None)  # the README quotes the board's only
     return 0
 
 
@@ -289,6 +290,20 @@ def _render_overall(out: Path, html: bool = False, trust_code: bool = False, rec
         from .results.site import write_site
 
         print(f"wrote {write_site(out, records, trust_code)}")
+
+
+def _render_findings(out: Path, records, readme: bool = True) -> None:
+    """leaderboard/findings.md from every track's current records; the README beside the
+    leaderboard directory quotes it between its findings markers (if it has them)."""
+    from .results.findings import fill_readme, findings_table
+    from .results.tables import write_tables
+
+    table = findings_table(records)
+    for path in write_tables([table], out):
+        print(f"wrote {path}")
+    readme_path = out.resolve().parent / "README.md"
+    if readme and fill_readme(readme_path, table):
+        print(f"updated the findings section of {readme_path}")
 
 
 def cmd_submit(args) -> int:
