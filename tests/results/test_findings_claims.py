@@ -6,6 +6,7 @@ from shortcutbench.results import findings_claims as fc
 from shortcutbench.results.findings import DOES_NOT, INCONCLUSIVE, NOT_YET, REPRODUCES
 from shortcutbench.results.record import make_record
 from shortcutbench.results.stats import clopper_pearson, fisher_exact_p
+from shortcutbench.tracks.attack import PROTOCOLS as ATTACK_PROTOCOLS
 
 ERM = "lazy_cnn.erm"
 
@@ -163,9 +164,12 @@ def test_sae_selectivity_rules():
 
 
 # ------------------------------------------------------------------ seed 000 §7: targeted 7→3
+ATTACK_FULL = ATTACK_PROTOCOLS["full"].name
+
+
 def _attack(successes):
     """successes: model → (fooled, attacked) among the eligible reference 7s; a failure is stored as null."""
-    return {"attack": [_rec("attack", m, "attack.full.v3", {"min_eps": {"eps_min": [0.01] * k + [None] * (n - k)}},
+    return {"attack": [_rec("attack", m, ATTACK_FULL, {"min_eps": {"eps_min": [0.01] * k + [None] * (n - k)}},
                             0, {"protocol": {"eps_max": 0.05}})
                        for m, (k, n) in successes.items()]}
 
@@ -182,11 +186,11 @@ def test_targeted_7to3_rules():
     verdict = _verdict(fc.targeted_7to3(_attack({base: (0, 3), **{m: (3, 3) for m in mitigations}})))
     assert verdict.startswith(INCONCLUSIVE)
     missing = fc.targeted_7to3(_attack({base: (0, 20)}))[0]
-    assert missing.verdict.startswith(NOT_YET) and "attack.full.v3" in missing.verdict
+    assert missing.verdict.startswith(NOT_YET) and ATTACK_FULL in missing.verdict
 
 
 def test_7to3_counts_only_successes_within_eps_max():
-    recs = [_rec("attack", ERM, "attack.full.v3", {"min_eps": {"eps_min": [0.01, 0.06, None, 0.05]}})]
+    recs = [_rec("attack", ERM, ATTACK_FULL, {"min_eps": {"eps_min": [0.01, 0.06, None, 0.05]}})]
     assert fc._successes(recs, 0.05) == (2, 4)  # 0.01 and 0.05 are within 0.05; 0.06 and null are not
 
 
