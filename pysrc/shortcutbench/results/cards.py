@@ -121,6 +121,8 @@ def model_card(model_id: str, records: Sequence[Record], root: Path = WEIGHTS_DI
                          (m.get("provenance") or {}).get("git_commit", "not recorded"), _train_time(m)] for m in metas]
     else:
         card.facts = [("weights", "not shipped: trained by the track run itself, or a submission (see its records)")]
+    subs = {(s.get("kind", "?"), s.get("hash", "?")) for s in (r.config.get("submission") for r in records) if s}
+    card.facts += [("submission", f"{kind}; hash {h}") for kind, h in sorted(subs)]
     by_track: Dict[Tuple[str, str, str], List[Record]] = {}
     for r in records:
         by_track.setdefault((r.track, r.protocol, r.profile), []).append(r)
