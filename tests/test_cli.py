@@ -122,3 +122,13 @@ def test_console_script_exit_code_and_no_traceback(tmp_path):
                           env=env, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("extra", [["--screenshot", "x.png"], ["--html", "--screenshot", "x.jpg"]])
+def test_leaderboard_screenshot_needs_html_and_png(capsys, tmp_path, extra):
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "t.jsonl").write_text("")
+    code, _, err = _run(capsys, "leaderboard", "--out", str(tmp_path), *extra)
+    assert code == 2
+    _one_line_error(err, "needs --html and a .png path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]  # nothing written

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
     lb.add_argument("--track", default=None, help="only this track")
     lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
+    lb.add_argument("--screenshot", default=None, metavar="PNG",
+                    help="with --html: a 1280×900 screenshot of the site's index in headless Chromium (for the README)")
     _add_trust_code_arg(lb)
     _add_submit_parser(sub)
     return p
@@ -239,10 +241,17 @@ def cmd_leaderboard(args) -> int:
     out = Path(args.out)
     if not (out / "records.sqlite").is_file() and not any((out / "records").glob("*.jsonl")):
         raise UsageError(f"no records in {str(out)!r} (neither records.sqlite nor records/*.jsonl); run a track first")
+    if args.screenshot and not (args.html and args.screenshot.endswith(".png")):
+        raise UsageError(f"--screenshot {args.screenshot!r} needs --html and a .png path")
     names = [TRACKS.get(args.track).name] if args.track else [t for t in Store.in_dir(out).tracks() if t in TRACKS]
     for path in _render(names, out):
         print(f"wrote {path}")
     _render_overall(out, html=args.html, trust_code=args.trust_code)
+    if args.screenshot:
+        from .results.browser import screenshot_page
+        from .results.site import SITE_DIR
+
+        print(f"wrote {screenshot_page(out / SITE_DIR / 'index.html', args.screenshot)}")
     return 0
 
 
