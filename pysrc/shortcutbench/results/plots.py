@@ -120,6 +120,8 @@ def intervals(labels: List[str], means: Sequence[float], lo: Sequence[float], hi
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    if refs or paired:
+    if paired:  # the controls fill the plot's corners: the legend goes beside it
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0), borderaxespad=0.0)
+    elif refs:
         ax.legend(fontsize=7, loc="lower right")
     save(fig, path)
