@@ -1,5 +1,6 @@
 """The static site's structure: tables that fit (secondary columns), model links that resolve to
 cards, one title per track page with the key figure before the folded notes."""
+import json
 import re
 
 import pytest
@@ -8,6 +9,7 @@ from shortcutbench.results import plots
 from shortcutbench.results.record import make_record
 from shortcutbench.results.site import ModelLinks, build_site, plan_columns, slug
 from shortcutbench.results.tables import Table
+from shortcutbench.zoo.shipped import WEIGHTS_DIR
 
 MODELS = ["lazy_cnn.erm", "lazy_cnn.erm.e8", "lazy_cnn.cf_invar", "lt/ext-corners"]
 
@@ -106,3 +108,15 @@ def test_rebuilding_replaces_the_site_whole(site, tmp_path):
     overall = Table("overall", "Overall board", ["rank", "model"], [["1", "lazy_cnn.erm"]])
     build_site(tmp_path, _records()[:1], overall, {})
     assert not stray.exists() and (site / "models" / "lazy_cnn.erm.html").is_file()
+
+
+def test_each_shipped_model_gets_one_card_scored_or_not(tmp_path):
+    rec = make_record("causal", "distance/linf_cnn", 0, "full", "causal.full.v1", {}, {}, "fp", 1.0)
+    overall = Table("overall", "Overall board", ["rank", "model"], [["1", "distance/linf_cnn"]])
+    site = build_site(tmp_path, [rec], overall, {}).parent
+    cards = {p.stem for p in (site / "models").glob("*.html")}
+    assert "distance_linf_cnn" in cards and "causal.distance.linf_cnn" not in cards  # its weights' folder name
+    assert "lazy_cnn.erm" in cards  # shipped, no record here: still a card
+    card = (site / "models" / "distance_linf_cnn.html").read_text()
+    shipped = json.loads((WEIGHTS_DIR / "causal.distance.linf_cnn" / "seed0.json").read_text())
+    assert f"({shipped['params']:,} parameters)" in card and shipped["sha256"] in card

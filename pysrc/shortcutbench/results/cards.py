@@ -21,7 +21,7 @@ def shipped_names(root: Path = WEIGHTS_DIR) -> List[str]:
         if Path(root).is_dir() else []
 
 
-def _weights_candidates(model_id: str, records: Sequence[Record]) -> List[str]:
+def weights_candidates(model_id: str, records: Sequence[Record]) -> List[str]:
     """Folder names the model's weights may ship under: its id, or the track-qualified name the
     causal encoders use (``causal.<variant>.<encoder>`` for ``<variant>/<encoder>``)."""
     out = [model_id]
@@ -32,7 +32,7 @@ def _weights_candidates(model_id: str, records: Sequence[Record]) -> List[str]:
 
 def shipped_meta(model_id: str, records: Sequence[Record] = (), root: Path = WEIGHTS_DIR) -> List[Meta]:
     """The shipped JSON records of every seed of the model (empty when it ships no weights)."""
-    for name in _weights_candidates(model_id, records):
+    for name in weights_candidates(model_id, records):
         folder = Path(root) / name
         if folder.is_dir():
             metas = [json.loads(p.read_text()) for p in folder.glob("seed*.json")]

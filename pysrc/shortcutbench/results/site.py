@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
 from ..utils.atomic import atomic_write_text
-from .cards import PROVENANCE_COLUMNS, WEIGHTS_COLUMNS, model_card, shipped_names
+from .cards import PROVENANCE_COLUMNS, WEIGHTS_COLUMNS, model_card, shipped_names, weights_candidates
 from .record import Record
 from .site_assets import CSS, JS
 from .tables import Table
@@ -205,6 +205,13 @@ def _card_body(model_id: str, records: Sequence[Record], overall: Table, per_tra
     return body
 
 
+def _unscored_zoo(model_ids: Sequence[str], records: Sequence[Record]) -> List[str]:
+    """Shipped zoo models no record names (under any of the folder names its weights may have):
+    they get a card too."""
+    covered = {name for m in model_ids for name in weights_candidates(m, [r for r in records if r.model_id == m])}
+    return [n for n in shipped_names() if n not in covered]
+
+
 def _current_protocols(records: Sequence[Record]) -> Set[tuple]:
     """(track, protocol) pairs the tables show: a track's current presets (older ones are superseded)."""
     from ..tracks import TRACKS
@@ -241,7 +248,7 @@ def build_site(out_dir: Path, records: Sequence[Record], overall: Table, per_tra
         shutil.copyfile(Path(out_dir) / fig, site / fig)
     tracks = list(per_track)
     overall_ids = [r[overall.columns.index("model")] for r in overall.rows]
-    links = ModelLinks(overall_ids + shipped_names())
+    links = ModelLinks(overall_ids + _unscored_zoo(overall_ids, records))
     track_list = "".join(f'<li><a href="track-{slug(n)}.html">{html.escape(t[0].title if t else n)}</a></li>'
                          for n, t in per_track.items())
     atomic_write_text(site / "index.html", _page(overall.title, table_html("t-overall", overall.columns, overall.rows,
