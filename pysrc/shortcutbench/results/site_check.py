@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 import urllib.error
 import urllib.parse
@@ -43,8 +44,6 @@ _COLUMNS = """((id) => { const t = document.getElementById(id);
 
 def sort_key(cell: str):
     """The order a reader expects: by leading number (thousands separators dropped), text after."""
-    import re
-
     m = re.match(r"^[-+−]?\d+(\.\d+)?(e[-+]?\d+)?", cell.replace(",", ""), re.I)
     return (0, float(m.group(0).replace("−", "-")), "") if m else (1, 0.0, cell)
 
