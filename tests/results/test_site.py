@@ -120,3 +120,14 @@ def test_each_shipped_model_gets_one_card_scored_or_not(tmp_path):
     card = (site / "models" / "distance_linf_cnn.html").read_text()
     shipped = json.loads((WEIGHTS_DIR / "causal.distance.linf_cnn" / "seed0.json").read_text())
     assert f"({shipped['params']:,} parameters)" in card and shipped["sha256"] in card
+
+
+def test_causal_rows_link_through_task_and_encoder(tmp_path):
+    overall = Table("overall", "Overall board", ["rank", "model"], [["1", "distance/linf_cnn"]])
+    causal = Table("causal", "Causal", ["task", "encoder", "r2"], [["distance", "linf_cnn", "0.9"],
+                                                                   ["theta", "linf_cnn", "0.8"]])
+    site = build_site(tmp_path, [], overall, {"causal": [causal]}).parent
+    page = (site / "track-causal.html").read_text()
+    assert '<a href="models/distance_linf_cnn.html">linf_cnn</a>' in page and page.count('<a href="models/') == 1
+    card = (site / "models" / "distance_linf_cnn.html").read_text()
+    assert "0.9" in card and "0.8" not in card

@@ -60,6 +60,22 @@ class ModelLinks:
         return f"{prefix}{MODELS_DIR}/{slug(model)}.html" if model else None
 
 
+# Columns whose cells, joined by "/", name a row's model (the causal track's models are
+# "<task>/<encoder>"); the link goes on the last of them.
+MODEL_KEYS = (("model",), ("task", "encoder"), ("scenes", "encoder"))
+
+
+def model_key(columns: Sequence[str]) -> List[int]:
+    for names in MODEL_KEYS:
+        if all(n in columns for n in names):
+            return [list(columns).index(n) for n in names]
+    return []
+
+
+def row_model(row: Sequence[str], key: Sequence[int]) -> str:
+    return "/".join(row[i] for i in key)
+
+
 # ------------------------------------------------------------------ tables
 @dataclass
 class ColumnPlan:
@@ -112,14 +128,14 @@ def table_html(table_id: str, columns: Sequence[str], rows: Sequence[Sequence[st
                prefix: str = "") -> str:
     """A sortable table; ``links`` turns its "model" column into links to the cards."""
     plan = plan_columns(columns, rows)
-    model_col = list(columns).index("model") if "model" in columns else -1
+    key = model_key(columns)
     head = "".join(f"<th{_cell_class(i, plan)}>{html.escape(c)}</th>" for i, c in enumerate(columns))
     body = []
     for r in rows:
         cells = []
         for i, c in enumerate(r):
             text = html.escape(c)
-            href = links.href(c, prefix) if (links and i == model_col) else None
+            href = links.href(row_model(r, key), prefix) if (links and key and i == key[-1]) else None
             if href:
                 text = f'<a href="{html.escape(href)}">{text}</a>'
             cells.append(f"<td{_cell_class(i, plan)}>{text}</td>")
@@ -187,8 +203,8 @@ def _card_body(model_id: str, records: Sequence[Record], overall: Table, per_tra
                                                 [[c, v] for c, v in zip(overall.columns, mine[0])], None, "../")
     for name, tables in per_track.items():
         for t in tables:
-            col = t.columns.index("model") if "model" in t.columns else -1
-            rows = [r for r in t.rows if col >= 0 and links.resolve(r[col]) == model_id]
+            key = model_key(t.columns)
+            rows = [r for r in t.rows if key and links.resolve(row_model(r, key)) == model_id]
             figs = _model_figures(model_id, [t])
             if rows or figs:
                 body += f"<h2>{html.escape(t.title)}</h2>\n"
