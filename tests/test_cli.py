@@ -161,3 +161,13 @@ def test_make_run_writes_to_an_ignored_directory():
     ignored = subprocess.run(["git", "check-ignore", "results/records/shortcut.jsonl",
                               "pysrc/shortcutbench/results/new.py"], cwd=REPO, capture_output=True, text=True)
     assert ignored.stdout.split() == ["results/records/shortcut.jsonl"]
+
+
+@pytest.mark.parametrize("extra", [["--screenshot", "x.png"], ["--html", "--screenshot", "x.jpg"]])
+def test_leaderboard_screenshot_needs_html_and_png(capsys, tmp_path, extra):
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "t.jsonl").write_text("")
+    code, _, err = _run(capsys, "leaderboard", "--out", str(tmp_path), *extra)
+    assert code == 2
+    _one_line_error(err, "needs --html and a .png path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records"]  # nothing written

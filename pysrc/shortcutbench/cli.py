@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"also show the records in RESULTS (e.g. {RESULTS_OUT}/, where `run` writes), each model marked "
                          f"'({MARK})', beside the board's: tables, figures (and with --html the site) go to "
                          f"RESULTS/board/; DIR is only read")
+    lb.add_argument("--screenshot", default=None, metavar="PNG",
+                    help="with --html: a 1280×900 screenshot of the site's index in headless Chromium (for the README)")
     _add_trust_code_arg(lb)
     _add_submit_parser(sub)
     return p
@@ -253,6 +255,8 @@ def cmd_leaderboard(args) -> int:
 
     out = Path(args.out)
     _require_records(out)
+    if args.screenshot and not (args.html and args.screenshot.endswith(".png")):
+        raise UsageError(f"--screenshot {args.screenshot!r} needs --html and a .png path")
     if args.include is not None:
         _require_records(Path(args.include))
     records = Store.in_dir(out).query()
@@ -268,6 +272,11 @@ def cmd_leaderboard(args) -> int:
         print(f"wrote {path}")
     _render_overall(view, html=args.html, trust_code=args.trust_code, records=records)
     _render_findings(view, records, readme=args.include is None)  # the README quotes the board's only
+    if args.screenshot:
+        from .results.browser import screenshot_page
+        from .results.site import SITE_DIR
+
+        print(f"wrote {screenshot_page(view / SITE_DIR / 'index.html', args.screenshot)}")
     return 0
 
 

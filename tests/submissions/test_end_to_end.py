@@ -2,19 +2,13 @@
 numbers on every track that accepts submissions, appears on every table and on the static site,
 and the site works in a real (headless Chromium) browser."""
 import csv
-import functools
-import http.server
-import re
-import shutil
-import subprocess
-import tempfile
-import threading
-from pathlib import Path
 
 import pytest
 
 from shortcutbench.cli import main
 from shortcutbench.results import Store
+from shortcutbench.results.browser import Chromium, find_chromium
+from shortcutbench.results.site_check import check_site, serve
 from shortcutbench.submissions import select_tracks
 from shortcutbench.tracks import TRACKS as REGISTRY
 
@@ -133,70 +127,37 @@ def test_example_on_every_table_with_the_same_numbers(board):
 
 
 # ------------------------------------------------------------------ the site in a real browser
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--virtual-time-budget=5000"]
+needs_chromium = pytest.mark.skipif(find_chromium() is None,
+                                    reason="no Chromium on this machine (apt-get install chromium; .ci/run does)")
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    served = []
-
-    def log_request(self, code="-", size="-"):
-        self.served.append((self.path.split("#")[0], int(code)))
-
-
-@pytest.fixture(scope="module")
-def server(board):
-    if CHROMIUM is None:
-        pytest.skip("no Chromium on this machine (apt-get install chromium; .ci/run does)")
-    handler = functools.partial(_Handler, directory=str(board / "site"))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-def _dom(url: str) -> str:
-    with tempfile.TemporaryDirectory() as profile:
-        res = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-                             capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0 and "<html" in res.stdout, res.stderr[-2000:]
-    return res.stdout
-
-
-def _table(dom: str, table_id: str):
-    body = re.search(rf'<table[^>]*id="{table_id}"[^>]*>.*?<tbody>(.*?)</tbody>', dom, re.S).group(1)
-    return [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td>(.*?)</td>", row)] for row in re.findall(r"<tr>(.*?)</tr>", body)]
-
-
-def test_tables_render_and_sort(server, board):
-    n_rows = len(_rows(board / "overall.csv"))
-    asc = _table(_dom(f"{server}/index.html#sort=t-overall:1:asc"), "t-overall")
-    desc_dom = _dom(f"{server}/index.html#sort=t-overall:1:desc")
-    desc = _table(desc_dom, "t-overall")
-    assert len(asc) == n_rows == 2 and [r[1] for r in asc] == sorted(r[1] for r in asc)
-    assert [r[1] for r in desc] == sorted((r[1] for r in asc), reverse=True)
-    assert 'data-sorted="1:desc"' in desc_dom and 'aria-sort="descending"' in desc_dom
-    track = _dom(f"{server}/track-shortcut.html#sort=t-shortcut:4:asc")
-    assert {r[0] for r in _table(track, "t-shortcut")} == {"erm", SUB}
-
-
-def test_every_figure_loads(server, board):
+@needs_chromium
+def test_every_page_fits_sorts_and_resolves(board):
+    """Every page at 1280 px: no horizontal overflow, every image decodes, every link resolves on
+    the site, and clicking a header of each sortable table orders its rows both ways."""
     site = board / "site"
-    pages = ["index.html"] + sorted(p.name for p in site.glob("track-*.html")) + \
-            sorted(f"models/{p.name}" for p in (site / "models").iterdir())
-    n_images = 0
-    for page in pages:
-        _Handler.served.clear()
-        dom = _dom(f"{server}/{page}")
-        loaded, total = map(int, re.search(r'data-images="(\d+)/(\d+)"', dom).groups())
-        assert loaded == total, page  # the browser decoded every <img>
-        srcs = re.findall(r'<img src="([^"]+)"', dom)
-        assert len(srcs) == total
-        statuses = dict(_Handler.served)
-        base = "/" + str(Path(page).parent).strip(".")
-        for src in srcs:
-            path = str(Path(base) / src).replace("/models/..", "")
-            assert statuses.get(path) == 200, (page, src, statuses)
-        n_images += total
-    assert n_images >= 10  # the track pages' figures, and each model page's own
+    reports = check_site(site)
+    assert [p for r in reports for p in r.problems] == []
+    assert {r.page for r in reports} >= {"index.html", f"models/{SUB}.html", f"models/{ZOO}.html"} | \
+        {f"track-{t}.html" for t in TRACKS}
+    assert sum(r.n_images for r in reports) >= 10  # the track pages' figures, and each model page's own
+    assert sum(r.sorted_tables for r in reports) >= len(TRACKS)
+
+
+@needs_chromium
+def test_a_sort_in_the_url_hash_applies_on_load(board):
+    n_rows = len(_rows(board / "overall.csv"))
+    column = "[...document.getElementById('t-overall').tBodies[0].rows].map(r => r.cells[1].textContent)"
+    with serve(board / "site") as base, Chromium() as browser:
+        browser.open(f"{base}/index.html#sort=t-overall:1:asc")
+        asc = browser.evaluate(column)
+        browser.open(f"{base}/track-shortcut.html#sort=t-shortcut:4:asc")
+        shortcut = browser.evaluate("[...document.getElementById('t-shortcut').tBodies[0].rows]"
+                                    ".map(r => r.cells[0].textContent)")
+        browser.open(f"{base}/index.html#sort=t-overall:1:desc")
+        desc = browser.evaluate(column)
+        state = browser.evaluate("[document.getElementById('t-overall').getAttribute('data-sorted'), "
+                                 "document.querySelector('#t-overall th:nth-child(2)').getAttribute('aria-sort')]")
+    assert len(asc) == n_rows == 2 and asc == sorted(asc) and desc == sorted(asc, reverse=True)
+    assert state == ["1:desc", "descending"]
+    assert set(shortcut) == {"erm", SUB}

@@ -26,6 +26,8 @@ def test_oracle_evaluation_and_render(tmp_path):
     row = tables[0].rows[0]
     assert row[0] == "lt/oracle" and row[5] == "8/8" and row[-1] == "yes"
     assert (tmp_path / "figures" / "provable" / "lt_oracle_robust_acc.png").is_file()
+    assert tables[0].figures[0] == "figures/provable/certified_radius_by_model.png"  # the key figure first
+    assert (tmp_path / tables[0].figures[0]).stat().st_size > 1000
 
 
 def test_options_are_typed_and_checked():

@@ -63,3 +63,11 @@ def test_render_shows_the_capped_column(tmp_path):
     assert row["λ's at epoch cap"] == "2 / 2"
     assert row["rel. gap at selected"].endswith(" (capped)")
     assert any("150-epoch cap" in note for note in table.notes)
+
+
+def test_key_figure_is_every_models_sparsity_accuracy_path(tmp_path):
+    recs = [_record(0, [_point(10, 0.0), _point(10, 0.0)]), _record(1, [_point(10, 0.0), _point(10, 0.0)])]
+    table = SparseTrack().render(recs, tmp_path)[0]
+    assert table.figures[0] == "figures/sparse/sparsity_accuracy_paths.png"
+    assert (tmp_path / table.figures[0]).stat().st_size > 1000
+    assert len(table.figures) == 1 + 3  # then the model's own three

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..results import plots
 from ..results.record import Record
-from ..results.stats import fmt_pct, mean_se
+from ..results.stats import fmt_pct, mean_se, wilson_interval
 from ..results.tables import Table
 
 ORDER = ["erm", "pgd_at", "at50", "ccat", "ccat_perceptual", "ccat_temp"]
@@ -79,6 +79,21 @@ def _loose(protocol):
     return th.index(0.3), th.index(0.5)
 
 
+def _success_figure(by_model: Dict[str, List[Record]], models: List[str], projection: str, threshold: float,
+                    fig_dir: Path) -> Path:
+    """The track's key figure: NSPGD success per model, pooled over its seeds' pairs, 95 % Wilson CI."""
+    est = []
+    for m in models:
+        mm = [r.metrics for r in by_model[m]]
+        n = sum(int(x["pairs"]) for x in mm)
+        k = sum(round(x[projection]["success"] * int(x["pairs"])) for x in mm)
+        est.append((k / n, *wilson_interval(k, n)))
+    path = fig_dir / "nspgd_success_by_model.png"
+    plots.intervals(models, *zip(*est), path, f"NSPGD ({projection}) success per model at 1 − SSIM < {threshold} "
+                    "(pairs pooled over seeds, 95 % Wilson CI)", "NSPGD success rate")
+    return path
+
+
 def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     fig_dir = out_dir / "figures" / track.name
     by_model: Dict[str, List[Record]] = {}
@@ -128,7 +143,7 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
     plots.curves(curves, cp, "NSPGD success rate vs success threshold d on 1 − SSIM", "d", "success rate")
     wp = fig_dir / "path_percentiles.png"
     path_plot([by_model[m][0] for m in models], wp, protocol["radii"])
-    figures += [cp, wp]
+    figures = [_success_figure(by_model, models, projections[0], protocol["threshold"], fig_dir)] + figures + [cp, wp]
     not_run = [m for m in protocol["defences"] if m not in by_model]
     nsp = protocol["nspgd"]
     notes = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import matplotlib
 
@@ -102,19 +102,29 @@ def regularization_path(lams: Sequence[float], coef: np.ndarray, highlight: Sequ
 
 
 def intervals(labels: List[str], means: Sequence[float], lo: Sequence[float], hi: Sequence[float], path: str | Path,
-              title: str, xlabel: str, refs: Optional[Dict[str, float]] = None) -> None:
+              title: str, xlabel: str, refs: Optional[Dict[str, float]] = None,
+              controls: Optional[Sequence[Optional[Tuple[float, float, float]]]] = None) -> None:
     """One row per label: the estimate with its (asymmetric) interval; ``refs`` draws labelled
-    vertical reference lines (e.g. a seed's number)."""
+    vertical reference lines (e.g. a seed's number); ``controls`` (per row: (estimate, lo, hi) or
+    None) draws the row's matched control as a hollow grey marker just below it."""
     m, lo, hi = (np.asarray(v, dtype=float) for v in (means, lo, hi))
     fig, ax = plt.subplots(figsize=(6.4, 0.8 + 0.28 * len(labels)))
     y = np.arange(len(labels))[::-1]
     ax.errorbar(m, y, xerr=[m - lo, hi - m], fmt="o", ms=4, capsize=3, color="tab:blue")
+    paired = [(yy, c) for yy, c in zip(y, controls or ()) if c is not None]
+    if paired:
+        cy = np.array([yy for yy, _ in paired]) - 0.3
+        cm, clo, chi = (np.array(v, dtype=float) for v in zip(*(c for _, c in paired)))
+        ax.errorbar(cm, cy, xerr=[cm - clo, chi - cm], fmt="o", ms=4, mfc="white", capsize=2, color="gray",
+                    lw=0.8, label="matched control")
     for (name, x), ls in zip((refs or {}).items(), (":", "--", "-.")):
         ax.axvline(x, color="gray", lw=0.9, ls=ls, label=name)
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    if refs:
+    if paired:  # the controls fill the plot's corners: the legend goes beside it
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(1.01, 0.0), borderaxespad=0.0)
+    elif refs:
         ax.legend(fontsize=7, loc="lower right")
     save(fig, path)

@@ -323,6 +323,8 @@ class ProvableTrack(Track):
                          f"{min(m['ibp_radius_clip']):.4f}", grid, f"{100 * pgd.get(eps_a, float('nan')):.1f}",
                          "yes" if ok else "NO"])
             figures += _model_figures(r, fig_dir, eps_a)
+        if models:
+            figures.insert(0, _radius_figure(models, fig_dir, eps_a))
         notes = [
             f"Protocol `{models[0].protocol if models else '-'}`: conv(1→2, k×k, no bias) + global max-pool; dataset ε "
             f"{eps_d}, attack ε {eps_a}; Adam lr 0.1; extended sets trained full-batch (exact loss and gradient over "
@@ -376,6 +378,17 @@ def _ordering_holds(m: Dict[str, Any]) -> bool:
     c = _robust_curves(m)
     return bool(np.all(c["ibp_radius_clip"] <= c["exact_radius_clip"] + 1e-12)
                 and np.all(c["exact_radius_clip"] <= c["pgd"] + 1e-12))
+
+
+def _radius_figure(models: List[Record], fig_dir: Path, eps_a: float) -> str:
+    """The track's key figure: each model's exact (LP-certified) ℓ∞ radius over its base images."""
+    radii = [np.asarray(r.metrics["exact_radius_clip"], dtype=float) for r in models]
+    path = fig_dir / "certified_radius_by_model.png"
+    plots.intervals([r.model_id for r in models], [float(np.median(x)) for x in radii], [float(x.min()) for x in radii],
+                    [float(x.max()) for x in radii], path,
+                    "certified (exact LP) ℓ∞ radius per model, box ∩ [0,1]: median and range over the base images",
+                    "certified radius", refs={f"attack ε = {eps_a:g}": eps_a})
+    return str(path.relative_to(fig_dir.parent.parent))
 
 
 def _model_figures(r: Record, fig_dir: Path, eps_a: float) -> List[str]:

@@ -107,8 +107,11 @@ def _main_rows(by_model: Dict[str, List[Record]], fig_dir: Path) -> Tuple[List[L
     figures = []
     if labels:
         path = fig_dir / "hard_acc_by_model.png"
-        plots.intervals(labels, *zip(*est), path, "hard accuracy, mean over seeds (95 % bootstrap CI)",
-                        "hard accuracy", refs={"seed 000 ERM (11.5 %)": SEED_HARD})
+        own = dict(zip(models, est))
+        controls = [own.get(by_model[name][0].metrics.get("control") or "") for name in models]
+        plots.intervals(labels, *zip(*est), path, "hard accuracy, mean over seeds (95 % bootstrap CI); "
+                        "hollow grey: the row's matched control", "hard accuracy",
+                        refs={"seed 000 ERM (11.5 %)": SEED_HARD}, controls=controls)
         figures.append(_rel(path, fig_dir))
     return rows, figures
 

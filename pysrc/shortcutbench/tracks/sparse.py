@@ -187,6 +187,8 @@ class SparseTrack(Track):
                          f"{max(_selected_gap(x) for x in m):.1e}{sel_capped}", f"{max(x['max_rel_gap'] for x in m):.1e}",
                          capped])
             figures += self._figures(model_id, recs, fig_dir)
+        if by_model:
+            figures.insert(0, _path_figure(by_model, fig_dir))
         proto = records[0].config["protocol"] if records else {}
         path = proto.get("path", {})
         notes = [
@@ -247,3 +249,18 @@ class SparseTrack(Track):
                    "η²_colour − η²_digit (* colour-selective)", "η²_colour − η²_digit")
         paths.append(p3)
         return [str(p.relative_to(fig_dir.parent.parent)) for p in paths]
+
+
+def _path_figure(by_model: Dict[str, List[Record]], fig_dir: Path) -> str:
+    """The track's key figure: every model's sparsity–accuracy path (skewed-val accuracy against
+    features used, mean over seeds, ± SE band)."""
+    series = {}
+    for model_id, recs in sorted(by_model.items()):
+        x = np.array([[p["features_used"] for p in r.metrics["path"]] for r in recs], dtype=float).mean(0)
+        acc = np.array([[p["acc_val"] for p in r.metrics["path"]] for r in recs], dtype=float)
+        se = acc.std(0, ddof=1) / np.sqrt(len(recs)) if len(recs) > 1 else None
+        series[model_id] = {"x": x, "mean": acc.mean(0), "se": se}
+    path = fig_dir / "sparsity_accuracy_paths.png"
+    plots.curves(series, path, "sparsity–accuracy path per model: val (skewed) accuracy vs features used",
+                 "features used (any class)", "accuracy", hline=0.1)
+    return str(path.relative_to(fig_dir.parent.parent))
