@@ -150,6 +150,8 @@ def test_user_runs_leave_the_committed_board_alone(capsys, tmp_path, monkeypatch
     assert any(r.startswith("| erm (yours) |") for r in rows) and any(r.startswith("| erm |") for r in rows)
     code, _, err = _run(capsys, "leaderboard", "--include", "nowhere")
     assert code == 2 and "no records in 'nowhere'" in err
+    code, _, err = _run(capsys, "leaderboard", "--include", "leaderboard/")
+    assert code == 2 and "is the board itself" in err
 
 
 def test_make_run_writes_to_an_ignored_directory():

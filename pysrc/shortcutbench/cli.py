@@ -254,6 +254,8 @@ def cmd_leaderboard(args) -> int:
     out = Path(args.out)
     _require_records(out)
     if args.include is not None:
+        if Path(args.include).resolve() == out.resolve():
+            raise UsageError(f"--include {args.include!r} is the board itself (--out); name the results directory")
         _require_records(Path(args.include))
     records = Store.in_dir(out).query()
     view = out
