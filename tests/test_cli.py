@@ -132,8 +132,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _tree(root: Path):
-    """path → bytes of every file under root (what `git status` would compare)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """path → bytes of every file under root that git sees (records.sqlite, a cache of records/, is ignored)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "records.sqlite"}
 
 
 class _TinyTrack(Track):
