@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 
 from shortcutbench.cli import main
+from shortcutbench.results.record import make_record
+from shortcutbench.results.tables import Table
+from shortcutbench.tracks import TRACKS, RunContext
+from shortcutbench.tracks.base import Track
 
 
 def _run(capsys, *argv):
@@ -128,28 +132,48 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _tree(root: Path):
-    """path → bytes of every file under root (what `git status` would compare)."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """path → bytes of every file under root that git sees (records.sqlite, a cache of records/, is ignored)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "records.sqlite"}
+
+
+class _TinyTrack(Track):
+    """A track that costs nothing: one record per run (under the run's profile), a one-table render."""
+
+    name = "tiny_board"
+
+    def evaluate(self, model, ctx):
+        return {}
+
+    def run(self, ctx):
+        yield make_record(self.name, "lazy_cnn.erm", 0, ctx.profile, "tiny.v1", {"acc": 0.5}, {}, "fp", 0.0)
+
+    def render(self, records, out_dir):
+        return [Table(self.name, self.name, ["model", "profile"], sorted([r.model_id, r.profile] for r in records))]
 
 
 def test_user_runs_leave_the_committed_board_alone(capsys, tmp_path, monkeypatch):
     """`run` (and so `make run`) writes to results/ by default; `leaderboard --include results`
     shows the user's rows, marked, beside the board's in results/board/; leaderboard/ is untouched."""
+    monkeypatch.setitem(TRACKS._entries, _TinyTrack.name, _TinyTrack)
     board = tmp_path / "leaderboard"
     (board / "records").mkdir(parents=True)
-    (board / "records" / "shortcut.jsonl").write_bytes((REPO / "leaderboard" / "records" / "shortcut.jsonl").read_bytes())
+    committed = next(iter(_TinyTrack().run(RunContext(profile="full"))))
+    (board / "records" / "tiny_board.jsonl").write_text(committed.to_json() + "\n")
     before = _tree(board)
     monkeypatch.chdir(tmp_path)
-    code, _, _ = _run(capsys, "run", "shortcut", "--set", "methods=erm")  # the default --out
+    code, _, _ = _run(capsys, "run", "tiny_board")  # the default --out, as `make run`
     assert code == 0 and _tree(board) == before
-    assert (tmp_path / "results" / "records" / "shortcut.jsonl").read_text().count("\n") == 1
-    code, out, _ = _run(capsys, "leaderboard", "--include", "results", "--track", "shortcut")
+    assert (tmp_path / "results" / "records" / "tiny_board.jsonl").read_text().count("\n") == 1
+    code, _, _ = _run(capsys, "leaderboard", "--include", "results", "--track", "tiny_board")
     assert code == 0 and _tree(board) == before
-    rows = [line for line in (tmp_path / "results" / "board" / "shortcut.md").read_text().splitlines()
+    rows = [line for line in (tmp_path / "results" / "board" / "tiny_board.md").read_text().splitlines()
             if line.startswith("| ")]
-    assert any(r.startswith("| erm (yours) |") for r in rows) and any(r.startswith("| erm |") for r in rows)
+    assert rows[1:] == ["| lazy_cnn.erm | full |", "| lazy_cnn.erm (yours) | quick |"]
     code, _, err = _run(capsys, "leaderboard", "--include", "nowhere")
     assert code == 2 and "no records in 'nowhere'" in err
+    code, _, err = _run(capsys, "leaderboard", "--include", "leaderboard/")
+    assert code == 2 and "is the board itself" in err
 
 
 def test_make_run_writes_to_an_ignored_directory():

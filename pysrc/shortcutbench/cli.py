@@ -258,6 +258,8 @@ def cmd_leaderboard(args) -> int:
     if args.screenshot and not (args.html and args.screenshot.endswith(".png")):
         raise UsageError(f"--screenshot {args.screenshot!r} needs --html and a .png path")
     if args.include is not None:
+        if Path(args.include).resolve() == out.resolve():
+            raise UsageError(f"--include {args.include!r} is the board itself (--out); name the results directory")
         _require_records(Path(args.include))
     records = Store.in_dir(out).query()
     view = out

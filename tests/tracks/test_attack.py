@@ -209,3 +209,12 @@ def test_v3_records_without_counts_use_their_subset_size(tmp_path):
         del r["n"], r["n_robust"], r["n_clean"]
     t = next(t for t in TRACKS.get("attack")().render([rec], tmp_path) if t.name == "attack")
     assert t.rows[0][4] == "100" and t.rows[0][6].startswith("40.0 [")
+
+
+def test_only_superseded_records_give_empty_tables_not_stale_ones(tmp_path):
+    """v2 records scored other models under the same names: every board table is rewritten, empty."""
+    old = dataclasses.replace(_cell_record("a", 950, {0.1: 800}), protocol="attack.full.v2")
+    tables = TRACKS.get("attack")().render([old], tmp_path)
+    assert [t.name for t in tables] == ["attack", "attack_l2", "attack_hard", "attack_hard_l2", "attack_details",
+                                        "attack_min_eps"]
+    assert all(t.rows == [] for t in tables)

@@ -265,9 +265,10 @@ class AttackTrack(Track):
         records = select_profile(self.current(records))
         by_model = records_by_model(records)
         fig_dir = Path(out_dir) / "figures" / self.name
-        proto = records[0].config["protocol"] if records else {}
+        proto = records[0].config["protocol"] if records else asdict(PROTOCOLS["full"])  # no records: empty tables
         board = [_wide_table(by_model, proto, fig_dir, split_name, norm, records)
-                 for split_name in proto.get("splits", ()) for norm in NORMS if proto.get(f"{norm}_eps")]
+                 for split_name in sorted(proto.get("splits", ()), key=lambda s: s != HEADLINE[0])  # headline first
+                 for norm in NORMS if proto.get(f"{norm}_eps")]
         return board + [self._details_table(by_model, proto, records),
                         self._min_eps_table(by_model, proto, fig_dir, records)]
 
