@@ -84,7 +84,9 @@ def test_models_option_chooses_shipped_zoo_models():
     assert len(full) == len(set(full))
     assert model_names(RunContext(options={"models": "lazy_cnn.erm"})) == ("lazy_cnn.erm",)
     saliency = model_names(RunContext(options={"models": "lazy_cnn.saliency_*"}))
-    assert saliency == ("lazy_cnn.saliency_bg", "lazy_cnn.saliency_stroke")
+    # the pattern also takes the bias-strength sweep's stroke-saliency models (lazy_cnn.saliency_stroke.rho0.9, ...)
+    assert saliency[:2] == ("lazy_cnn.saliency_bg", "lazy_cnn.saliency_stroke")
+    assert set(saliency[2:]) == {f"lazy_cnn.saliency_stroke.rho{r:g}" for r in catalogue.RHO_SWEEP}
     with pytest.raises(UsageError, match="nope"):
         model_names(RunContext(options={"models": "lazy_cnn.erm,nope"}))
 
