@@ -15,9 +15,16 @@ per-sample protocol (group per comparison; baselines named ``*_baseline``).
   early stop at P(t) > 0.9). The baseline is timed on ``MIN_EPS_BASELINE_N`` samples spread evenly
   over the 200 and scaled to 200 (extra_info ``scaled_s``); both ε_min of those samples are printed.
 
+- ``apgd_cpu_time`` (issue 21, done-when 3): APGD-CE-100 on 1,000 easy-split images of the shipped
+  ERM and PGD-AT models (seed 0) at ℓ∞ ε = 0.05 and 0.1, timed in **CPU time**
+  (``time.process_time``; run with one thread) so other processes' load counts less; ours, ours
+  without the gradient view (``SHORTCUTBENCH_PLAIN_ATTACK_MODEL=1``: what the view saves) and
+  torchattacks back to back per case. Strength: robust accuracy within 0.5 pp of torchattacks'.
+
 Run: ``OMP_NUM_THREADS=1 pytest benchmarks/bench_attacks.py --benchmark-only`` (needs torchattacks).
 """
 import os
+import time
 
 import pytest
 import torch
@@ -119,6 +126,48 @@ def bench_attack(benchmark, request, case, which):
     assert ((adv - x).abs().flatten(1).amax(1) <= EPS + 1e-6).all()
     benchmark.extra_info["robust_acc"] = acc
     RESULTS[(case, "ours" if which == "ours" else "theirs")] = (acc, benchmark.stats.stats.min)
+
+
+CPU_CASES = [(m, e) for m in ("erm", "pgd_at") for e in (0.05, 0.1)]
+CPU_RESULTS = {}
+
+
+def _apgd_at(eps, which):
+    if which == "torchattacks_baseline":
+        return lambda model, x, y: torchattacks.APGD(model, norm="Linf", eps=eps, steps=100, n_restarts=1, seed=0,
+                                                     loss="ce")(x, y)
+    return lambda model, x, y: APGD(eps=eps, steps=100, loss="ce", seed=0)(model, x, y).x_adv
+
+
+@pytest.mark.parametrize("method,eps,which", [(m, e, w) for m, e in CPU_CASES
+                                              for w in ("ours", "ours_plain_model", "torchattacks_baseline")])
+@pytest.mark.benchmark(group="apgd_cpu_time", timer=time.process_time)
+def bench_apgd_cpu_time(benchmark, request, monkeypatch, method, eps, which):
+    """APGD-CE-100, CPU seconds; ours, ours on the plain model, torchattacks back to back per case."""
+    if which == "ours_plain_model":
+        monkeypatch.setenv("SHORTCUTBENCH_PLAIN_ATTACK_MODEL", "1")
+    model = request.getfixturevalue(method)
+    x, y = _subset(request.getfixturevalue("data"), "easy", N)
+    adv = benchmark.pedantic(_apgd_at(eps, which), args=(model, x, y), rounds=ROUNDS, iterations=1)
+    assert ((adv - x).abs().flatten(1).amax(1) <= eps + 1e-6).all()
+    acc = _robust(model, adv, y)
+    benchmark.extra_info["robust_acc"] = acc
+    CPU_RESULTS[(method, eps, which)] = (acc, benchmark.stats.stats.min, _robust(model, x, y))
+
+
+def test_apgd_cpu_time_strength_and_ratios():
+    """Equal strength (robust accuracy within 0.5 pp of torchattacks'); prints the CPU-time ratios."""
+    lines = [f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}, n = {N}"]
+    for method, eps in CPU_CASES:
+        got = {w: CPU_RESULTS.get((method, eps, w)) for w in ("ours", "ours_plain_model", "torchattacks_baseline")}
+        if None in got.values():
+            continue
+        (a, ta, clean), (ap, tp, _), (b, tb, _) = got.values()
+        lines.append(f"{method} eps {eps}: clean {clean:.3f}, robust ours {a:.3f} / plain {ap:.3f} / torchattacks "
+                     f"{b:.3f}; CPU s ours {ta:.1f}, plain {tp:.1f}, torchattacks {tb:.1f}; ours/torchattacks "
+                     f"{ta / tb:.2f}, plain/torchattacks {tp / tb:.2f}")
+        assert abs(a - b) <= 0.005, lines[-1]
+    print("\n" + "\n".join(lines))
 
 
 def _min_eps_data(data):

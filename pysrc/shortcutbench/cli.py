@@ -41,6 +41,7 @@ def _add_common_run_args(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .tracks import TRACKS
     from .data import DATASETS
+    from .utils.device import add_device_arg
 
     p = _Parser(prog="shortcutbench", description=__doc__.split("\n")[0] +
                 "\nTracks: " + ", ".join(TRACKS.list()) + ". Tables are rebuilt from stored records.",
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("track", help="track name or 'all'")
     _add_common_run_args(run)
     _add_distributed_arg(run)
+    add_device_arg(run)
 
     from .explain.command import add_parser as add_explain
 
@@ -217,7 +219,8 @@ def cmd_run(args) -> int:
         options["cifar_dir"] = args.cifar_dir
     out = ensure_writable_dir(args.out)
     store = Store.in_dir(out)
-    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out, options=options)
+    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out, options=options,
+                     device=args.device)
     main_rank = _join_distributed(args)
     for track in tracks:
         t0 = time.perf_counter()
@@ -399,6 +402,10 @@ COMMANDS = {"doctor": cmd_doctor, "run": cmd_run, "leaderboard": cmd_leaderboard
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "device", None) is not None:  # before any work: a missing GPU is a usage error
+            from .utils.device import use_device
+
+            use_device(args.device)
         if args.command == "data":
             return cmd_data_show(args)
         return COMMANDS[args.command](args)

@@ -7,7 +7,7 @@ def test_explain_writes_a_panel_from_the_shipped_weights(tmp_path):
     out = tmp_path / "panels"
     zoo_cache = cache_dir() / "zoo"
     before = set(zoo_cache.iterdir()) if zoo_cache.is_dir() else set()
-    assert main(["explain", "--model", "lazy_cnn.erm", "--method", "gradcam", "--images", "hard:0-1",
+    assert main(["explain", "--model", "lazy_cnn.erm", "--method", "gradcam", "--images", "hard:0-1", "--device", "cpu",
                  "--out", str(out)]) == 0
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in out.iterdir())
     assert (set(zoo_cache.iterdir()) if zoo_cache.is_dir() else set()) == before  # nothing trained

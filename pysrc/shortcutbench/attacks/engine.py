@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..ops.pgd_step import pgd_step
+from .gradient_view import gradient_view
 from .losses import attack_loss
 
 
@@ -76,7 +77,7 @@ def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Optional[t
         z = model(xr)
         lv = attack_loss(loss, z, y, t)
         (g,) = torch.autograd.grad(lv.sum(), xr)
-    return z.detach(), lv.detach(), g
+    return z.detach(), lv.detach(), g.contiguous(memory_format=torch.contiguous_format)
 
 
 def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor, eps: torch.Tensor,
@@ -90,6 +91,7 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
     not halve), halving η and restarting from the best point; momentum is APGD's α = 1 − momentum.
     """
     B = x0.shape[0]
+    model = gradient_view(model)  # the same function in fewer operations (gradient_view.py)
     out = AttackResult(x0.clone(), torch.zeros(B, dtype=torch.bool, device=x0.device), start.clone(),
                        torch.full((B,), float("-inf"), dtype=x0.dtype, device=x0.device))
     idx = torch.arange(B, device=x0.device)

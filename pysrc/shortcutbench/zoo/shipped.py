@@ -13,6 +13,7 @@ import torch
 
 from ..errors import UsageError
 from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.device import place
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -76,4 +77,4 @@ def load_shipped_model(name: str, seed: int, root: Optional[Path] = None):
     state, record = load_shipped(name, seed, root)
     model = create_model(record["arch"], seed=seed)
     model.load_state_dict(state)
-    return model.eval(), record
+    return place(model.eval()), record

@@ -20,6 +20,7 @@ import torch.nn as nn
 from ..models import create_model
 from ..train import METHODS, TrainConfig, fit
 from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.device import place
 from ..utils.fingerprint import canonical_json, hash_config
 
 
@@ -71,7 +72,7 @@ class ZooEntry:
         """The model as it was after ``epoch`` (1-based); for checkpoint-selection rules."""
         m = create_model(self.spec.arch, **self.spec.arch_kwargs)
         m.load_state_dict(self.checkpoints[epoch - 1])
-        return m.eval()
+        return place(m.eval())
 
 
 def _paths(key: str):
@@ -88,7 +89,7 @@ def load_or_train(spec: ZooSpec, data: Any, evaluate: Optional[Callable[[nn.Modu
         state = torch.load(weights, map_location="cpu", weights_only=True)
         info = json.loads(meta.read_text())
         model.load_state_dict(state["final"])
-        return ZooEntry(spec, key, model.eval(), info["history"], state["checkpoints"], info["train_time_s"], True)
+        return ZooEntry(spec, key, place(model.eval()), info["history"], state["checkpoints"], info["train_time_s"], True)
     res = fit(model, spec.method, data, spec.train, spec.seed, evaluate=evaluate, hparams=spec.hparams, desc=desc)
     buf = io.BytesIO()
     torch.save({"final": res.model.state_dict(), "checkpoints": res.checkpoints}, buf)
