@@ -130,7 +130,7 @@ def _add_submit_parser(sub) -> None:
 def cmd_doctor(args) -> int:
     import torch
 
-    from . import __version__, _ext
+    from . import __version__, _ext, ops
     from .zoo import cache_dir
 
     info = _ext.build_info()
@@ -145,7 +145,7 @@ def cmd_doctor(args) -> int:
             print(f"  {k}: {info[k]}")
     print(f"torch threads: {torch.get_num_threads()}  cuda available: {torch.cuda.is_available()}")
     print("ops:")
-    for op, backend in _ext.backends().items():
+    for op, backend in ops.backends().items():
         print(f"  {op}: {backend}")
     print(f"zoo cache: {cache_dir()}")
     from .submissions.sandbox import isolation
