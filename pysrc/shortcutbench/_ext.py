@@ -92,22 +92,3 @@ def build_info() -> Dict[str, str]:
     info = dict(_C.build_info())
     info["compiled"] = "yes"
     return info
-
-
-def backends() -> Dict[str, str]:
-    """Backend each op uses on CPU (and on CUDA when a device is present) right now."""
-    from .ops import OPS
-
-    out = {}
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    for op in OPS:
-        parts = []
-        for dev in devices:
-            if forced_reference():
-                parts.append(f"{dev.type}: reference (forced)")
-            elif has_kernel(op, dev):
-                parts.append(f"{dev.type}: compiled")
-            else:
-                parts.append(f"{dev.type}: reference")
-        out[op] = ", ".join(parts)
-    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -141,7 +142,7 @@ def _add_submit_parser(sub) -> None:
 def cmd_doctor(args) -> int:
     import torch
 
-    from . import __version__, _ext
+    from . import __version__, _ext, ops
     from .zoo import cache_dir
 
     info = _ext.build_info()
@@ -156,7 +157,7 @@ def cmd_doctor(args) -> int:
             print(f"  {k}: {info[k]}")
     print(f"torch threads: {torch.get_num_threads()}  cuda available: {torch.cuda.is_available()}")
     print("ops:")
-    for op, backend in _ext.backends().items():
+    for op, backend in ops.backends().items():
         print(f"  {op}: {backend}")
     print(f"zoo cache: {cache_dir()}")
     from .submissions.sandbox import isolation
@@ -217,15 +218,16 @@ def cmd_run(args) -> int:
 
         load_cifar10(args.cifar_dir)
         options["cifar_dir"] = args.cifar_dir
+    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=Path(args.out),
+                     options=options, device=args.device)
+    per_track = _plan_options(tracks, ctx)  # every key of every track checked before any track starts
     out = ensure_writable_dir(args.out)
     store = Store.in_dir(out)
-    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=out, options=options,
-                     device=args.device)
     main_rank = _join_distributed(args)
     for track in tracks:
         t0 = time.perf_counter()
         n = 0
-        for record in track.run(ctx.for_track(track.name)):
+        for record in track.run(replace(ctx, out_dir=out, options=per_track[track.name])):
             if main_rank:
                 store.put([record])  # each record lands atomically as soon as it exists
             n += 1
@@ -235,6 +237,18 @@ def cmd_run(args) -> int:
             print(f"wrote {path}")
         print(f"{track.name}: {n} records in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _plan_options(tracks, ctx) -> dict:
+    """Each track's options (see :func:`shortcutbench.tracks.options.plan`); with several tracks,
+    says which tracks each plain key applies to."""
+    from .tracks.options import plan
+
+    per_track, applies = plan(tracks, ctx)
+    if len(tracks) > 1:
+        for key, names in applies.items():
+            print(f"--set {key}={ctx.options[key]} applies to: {', '.join(names)}")
+    return per_track
 
 
 def _join_distributed(args) -> bool:
@@ -358,13 +372,12 @@ def cmd_submit(args) -> int:
 
 
 def _run_submission(args, v, options, limits) -> int:
-    from .submissions.runner import protocol_of, run_submission
+    from .submissions.runner import run_submission
     from .tracks import TRACKS, RunContext
     from .utils.atomic import ensure_writable_dir
 
     ctx = RunContext(profile=args.profile, mnist_dir=args.mnist_dir, out_dir=Path(args.out), options=options)
-    for name in v.tracks:  # every track's options are checked before anything is written
-        protocol_of(TRACKS.get(name)(), ctx.for_track(name))
+    _plan_options([TRACKS.get(name)() for name in v.tracks], ctx)  # every track's options, before anything is written
     ensure_writable_dir(args.out)
     if args.distributed:  # torchrun is the process boundary here: evaluate in this process, rank 0 stores
         from .submissions.runner import run_submission_distributed

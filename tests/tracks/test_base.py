@@ -2,9 +2,10 @@ from shortcutbench.tracks import RunContext
 
 
 def test_for_track_scopes_prefixed_options():
-    ctx = RunContext(options={"n": "1", "attack.n": "2", "attack.models": "erm", "invariance.models": "erm",
-                              "lazy_cnn.x": "3"})
-    assert ctx.for_track("attack").options == {"n": "2", "models": "erm", "lazy_cnn.x": "3"}
-    assert ctx.for_track("invariance").options == {"n": "1", "models": "erm", "lazy_cnn.x": "3"}
-    assert ctx.for_track("shortcut").options == {"n": "1", "lazy_cnn.x": "3"}
+    ctx = RunContext(options={"n_per_split": "1", "attack.n_per_split": "2", "attack.models": "erm",
+                              "invariance.models": "erm", "models": "x", "lazy_cnn.x": "3"})
+    assert ctx.for_track("attack").options == {"n_per_split": "2", "models": "erm"}
+    assert ctx.for_track("invariance").options == {"models": "erm"}
+    # a plain key goes to the tracks that declare it; one no track declares (lazy_cnn.x) to none
+    assert ctx.for_track("shortcut").options == {"models": "x"}
     assert ctx.for_track("attack").for_track("attack") == ctx.for_track("attack")  # idempotent

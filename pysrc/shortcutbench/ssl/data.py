@@ -70,7 +70,7 @@ def digits(mnist_dir: Optional[str] = None, cifar_dir: Optional[str] = None) -> 
 def colored_mnist(mnist_dir: Optional[str] = None, cifar_dir: Optional[str] = None) -> SslData:
     """The zoo's Colored-MNIST (full MNIST, ρ = 0.95): test = the easy split (colour agrees with
     the digit 95 % of the time, as in training), hard = every test digit in its 9 other colours."""
-    from ..tracks.common import colored_mnist as build
+    from ..data.colored_mnist import cached_colored_mnist as build
     from ..zoo.catalogue import SEED_DATA
 
     data = build(mnist_dir, SEED_DATA)

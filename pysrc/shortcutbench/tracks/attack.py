@@ -31,16 +31,17 @@ import torch.nn as nn
 
 from ..attacks import FGSM, PGD, Cascade, MinEpsSearch, masking_flag, model_flags, standard_stages, success_curve
 from ..data import ColoredMNISTConfig
+from ..errors import UsageError
 from ..results import plots
 from ..results.record import Record, make_record
 from ..results.stats import accuracy_interval, fmt_interval, fmt_pct, mean_se
 from ..results.tables import Table
-from ..utils.config import config_from_strings
 from ..zoo import catalogue as cat
 from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
+from .options import each, options_for, option, positive, zoo_models
 
 BASELINE = "lazy_cnn.erm"
 # Seed 000 §7.4: the fair 7→3 selection is over "ALL models (baseline + 3 robust models)": ERM and
@@ -50,7 +51,6 @@ COMPARED_SEED = 0  # the compared models' training seed: the selection is one fr
 # Shipped zoo models of a run unless `--set models=...`: the board's models in the full profile; in
 # the quick profile ERM, one mitigation and PGD-AT (keeps `make run` short; `models=all` runs them all).
 DEFAULT_MODELS = {"quick": ("lazy_cnn.erm", "lazy_cnn.cf_invar", "lazy_cnn.pgd_at"), "full": ("all",)}
-RUN_OPTIONS = ("models",)  # options that choose the zoo, not the frozen protocol
 HEADLINE = ("easy", "linf", 0.1, "standard")  # (split, norm, ε, attack) of the overall table's attack column
 
 
@@ -83,6 +83,7 @@ class AttackProtocol:
     seed: int = 0
     seeds: int = 1
     data: ColoredMNISTConfig = cat.SEED_DATA
+    headline_eps: float = HEADLINE[2]  # ℓ∞ ε of the overall table's attack column (must be in linf_eps)
 
 
 PROTOCOLS: Dict[str, AttackProtocol] = {
@@ -97,16 +98,29 @@ PROTOCOLS: Dict[str, AttackProtocol] = {
 }
 
 
+def _split_names(names) -> None:
+    for n in names:
+        if n not in ("hard", "easy"):
+            raise UsageError(f"unknown split {n!r} (known: hard, easy)")
+
+
+_COUNTS = ("n_per_split", "pgd_steps", "apgd_steps", "n_targets", "square_queries", "n_min_eps", "min_eps_iters",
+           "min_eps_restarts", "min_eps_steps", "min_eps_level_iters", "seeds")
+# every field of the preset is a `--set` key (derived protocol name); `models` only picks the zoo models
+AttackOptions = options_for(
+    AttackProtocol, {**{k: positive for k in _COUNTS}, "linf_eps": each(positive), "l2_eps": each(positive),
+                     "kappa": positive, "eps_max": positive, "headline_eps": positive, "splits": _split_names, "compared": zoo_models},
+    models=option("shipped models to attack (fnmatch; all: the board; default: the profile's)", run=True,
+                  check=zoo_models))
+
+
 def protocol_for(ctx: RunContext) -> AttackProtocol:
-    opts = {k: v for k, v in ctx.options.items() if k not in RUN_OPTIONS}
-    p = config_from_strings(AttackProtocol, opts, PROTOCOLS[ctx.profile]) if opts else PROTOCOLS[ctx.profile]
-    resolve_models(",".join(p.compared))  # unknown model: one-line UsageError
-    return p
+    return AttackTrack().protocol(ctx)
 
 
 def model_names(ctx: RunContext) -> Tuple[str, ...]:
     """`--set models=PATTERN,…` (shipped zoo names, fnmatch; `all`: the board), else DEFAULT_MODELS."""
-    return resolve_models(ctx.options.get("models"), DEFAULT_MODELS[ctx.profile])
+    return resolve_models(",".join(AttackTrack().options(ctx).models or ()), DEFAULT_MODELS[ctx.profile])
 
 
 def subset(split, n: int) -> torch.Tensor:
@@ -214,18 +228,19 @@ class AttackTrack(Track):
     title = "Attack track: robust accuracy under FGSM, PGD-40 and the standard cascade"
     # ℓ∞ 0.1: the AT models' training radius (MNIST's customary 0.3 leaves every model here at ~0);
     # easy subset: on the hard subset robust accuracy is capped by hard accuracy, the shortcut headline
-    headline_metric = "standard robust acc, easy, linf 0.1"
+    headline_metric = f"standard robust acc, easy, linf {PROTOCOLS['full'].headline_eps:g}"
     headline_rule = (f"robust accuracy under the `standard` cascade (APGD-CE → APGD-T → Square) at ℓ∞ ε = "
-                     f"{HEADLINE[2]:g} on the easy subset (clean-and-robust share)")
+                     f"{PROTOCOLS['full'].headline_eps:g} on the easy subset (clean-and-robust share)")
+    options_type = AttackOptions
 
     def headline(self, record: Record) -> Optional[float]:
-        return next((float(r["acc"]) for r in _cell_rows(record, *HEADLINE)), None)
+        """The standard cascade's easy-split accuracy at the ℓ∞ ε the record's protocol names."""
+        split_name, norm, _, attack = HEADLINE
+        eps = record.config.get("protocol", {}).get("headline_eps", AttackProtocol.headline_eps)
+        return next((float(r["acc"]) for r in _cell_rows(record, split_name, norm, eps, attack)), None)
 
     def __init__(self):
         self._references: Dict[Tuple, Tuple] = {}
-
-    def protocol(self, ctx: RunContext) -> AttackProtocol:
-        return protocol_for(ctx)
 
     def reference_selection(self, ctx: RunContext, p: AttackProtocol, data) -> Tuple[str, torch.Tensor]:
         """The 7→3 reference images: fair selection over the protocol's frozen compared set

@@ -13,6 +13,7 @@ import torch.nn as nn
 from ..registry import Registry
 from ..results.record import Record
 from ..results.tables import Table
+from .options import TrackOptions, base_name
 
 PROFILES = ("quick", "full")  # quick: every track in minutes (make run); full: the committed tables
 
@@ -31,15 +32,17 @@ class RunContext:
 
     def for_track(self, track: str) -> "RunContext":
         """The options one track sees: ``TRACK.key=value`` goes to TRACK only (prefix dropped, and
-        it wins over a plain ``key=value``), a plain key to every track; so one ``submit`` or
-        ``run all`` can set each track's protocol overrides."""
+        it wins over a plain ``key=value``), a plain key to every track that declares it; so one
+        ``submit`` or ``run all`` can set each track's options (:func:`.options.plan` checks them
+        all first, and refuses a plain key no track declares)."""
+        keys = set(TRACKS.get(track).options_type.keys()) if track in TRACKS else set()
         plain, scoped = {}, {}
         for k, v in self.options.items():
             head, dot, rest = k.partition(".")
             if dot and head in TRACKS:
                 if head == track:
                     scoped[rest] = v
-            else:
+            elif k in keys:
                 plain[k] = v
         return replace(self, options={**plain, **scoped})
 
@@ -59,29 +62,48 @@ class Track(abc.ABC):
     # under the table); None leaves the track out of the overall ranking.
     headline_metric: Optional[str] = None
     headline_rule: str = ""
+    # The `--set` keys the track accepts (a TrackOptions dataclass; the base accepts none).
+    options_type: type = TrackOptions
 
     def presets(self) -> Dict[str, Any]:
         """profile → frozen protocol preset (by convention the module's ``PROTOCOLS`` dict of frozen
         dataclasses with a versioned ``name``); empty when the track has none."""
         return getattr(sys.modules[type(self).__module__], "PROTOCOLS", {})
 
+    def options(self, ctx: "RunContext") -> TrackOptions:
+        """ctx's ``--set`` options, checked against ``options_type`` (one-line UsageError)."""
+        return self.options_type.parse(ctx.options, self.name)
+
     def protocol(self, ctx: "RunContext") -> Any:
-        """The frozen protocol preset of ``ctx.profile``; None when the track has none."""
-        return self.presets().get(ctx.profile)
+        """The frozen protocol preset of ``ctx.profile`` with ctx's protocol options applied (then
+        under a derived name, see :mod:`.options`); None when the track has none."""
+        return self.options(ctx).apply(self.presets().get(ctx.profile))
+
+    def _preset_names(self) -> set:
+        return {getattr(p, "name", None) for p in self.presets().values()} - {None}
 
     def is_current(self, record: Record) -> bool:
-        """Whether ``record`` was made under one of the track's current presets. A preset's version
-        is bumped when the models or data behind its names change (e.g. the move to the shipped
-        full-MNIST zoo), so older records are neither shown nor ranked."""
-        names = {getattr(p, "name", None) for p in self.presets().values()} - {None}
-        return not names or record.protocol in names
+        """Whether ``record`` was made under one of the track's current presets, or under one with
+        ``--set`` overrides (derived name). A preset's version is bumped when the models or data
+        behind its names change (e.g. the move to the shipped full-MNIST zoo), so older records
+        are neither shown nor ranked."""
+        names = self._preset_names()
+        return not names or base_name(record.protocol) in names
 
     def current(self, records: List[Record]) -> List[Record]:
-        return [r for r in records if self.is_current(r)]
+        """Current records; one made under overrides shows as its own row, the model id followed by
+        the overrides (``lazy_cnn.erm [+rho=0.5]``), never pooled with the preset's."""
+        out = []
+        for r in filter(self.is_current, records):
+            extra = r.protocol[len(base_name(r.protocol)):]
+            out.append(replace(r, model_id=f"{r.model_id} [{extra}]") if extra else r)
+        return out
 
     def in_overall(self, record: Record) -> bool:
-        """Whether the record speaks for its model in the overall table (default: current records)."""
-        return self.is_current(record)
+        """Whether the record speaks for its model in the overall table (default: records of the
+        current presets themselves; overridden protocols are shown in the track's tables only)."""
+        names = self._preset_names()
+        return not names or record.protocol in names
 
     def headline(self, record: Record) -> Optional[float]:
         """The record's headline value; default: ``metrics[headline_metric]`` (None when absent)."""

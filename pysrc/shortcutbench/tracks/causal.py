@@ -22,13 +22,12 @@ from ..causal.fit import FitConfig, features, fit_encoder, regressor_for
 from ..causal.readouts import readout_report
 from ..causal.task import TASKS
 from ..data.scenes import SHAPES, load_scenes
-from ..errors import UsageError
 from ..results.record import Record, make_record
 from ..results.tables import Table
-from ..utils.config import config_from_strings
 from ..utils.fingerprint import hash_config
 from ..utils.threads import single_thread
 from .base import TRACKS, RunContext, Track
+from .options import TrackOptions, option, positive, registered
 
 EPS_GRID = (1 / 255, 2 / 255, 4 / 255, 8 / 255)  # 8/255: seed 001 §7.3's ε; each model adds its ε_cert
 
@@ -59,32 +58,18 @@ PROTOCOLS: Dict[str, CausalProtocol] = {
 }
 
 
-RUN_OPTIONS = ("tasks",)  # options that choose what runs, not the frozen protocol
-
-
 @dataclass(frozen=True)
-class CausalOptions:
-    tasks: Optional[Tuple[str, ...]] = None  # a subset of the protocol's tasks (run option)
-    encoders: Optional[Tuple[str, ...]] = None
-    n_train: Optional[int] = None
-    n_attack: Optional[int] = None
-    epochs: Optional[int] = None
-    gain: Optional[float] = None
+class CausalOptions(TrackOptions):
+    tasks: Optional[Tuple[str, ...]] = option("a subset of the protocol's tasks", run=True, check=registered(TASKS))
+    encoders: Optional[Tuple[str, ...]] = option("encoders compared", check=registered(ENCODERS))
+    n_train: Optional[int] = option("training scenes", check=positive)
+    n_attack: Optional[int] = option("test scenes certified and attacked", check=positive)
+    epochs: Optional[int] = option("encoder training epochs", check=positive)
+    gain: Optional[float] = option("linf_cnn's head bound factor", check=positive)
 
 
 def protocol_for(ctx: RunContext) -> CausalProtocol:
-    base = PROTOCOLS[ctx.profile]
-    opts = config_from_strings(CausalOptions, ctx.options)
-    changes = {k: v for k, v in asdict(opts).items() if v is not None and k not in RUN_OPTIONS}
-    for e in changes.get("encoders", ()):
-        ENCODERS.get(e)
-    for k in ("n_train", "n_attack", "epochs"):
-        if k in changes and changes[k] <= 0:
-            raise UsageError(f"--set {k} must be positive, got {changes[k]}")
-    if not changes:
-        return base
-    # a changed protocol never ships weights and carries its own name
-    return dataclasses.replace(base, name=f"{base.name}+{hash_config(changes, n=8)}", ship=False, **changes)
+    return CausalTrack().protocol(ctx)
 
 
 def attack_set(task, test) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -99,6 +84,12 @@ class CausalTrack(Track):
     name = "causal"
     title = "Causal track: factor recovery (R²) and the δ* task's certified vs empirical robustness (seed 001 §7)"
     accepts_submissions = False  # its models read 32×32 scenes, not Colored-MNIST digits
+    options_type = CausalOptions
+
+    def protocol(self, ctx: RunContext) -> CausalProtocol:
+        p = super().protocol(ctx)
+        # a changed protocol never ships weights (and carries its own name)
+        return p if p is PROTOCOLS[ctx.profile] else dataclasses.replace(p, ship=False)
 
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:
         """δ* metrics of a task regressor (images → the first task's factor in its units)."""
@@ -113,9 +104,7 @@ class CausalTrack(Track):
     def run(self, ctx: RunContext) -> Iterable[Record]:
         p = protocol_for(ctx)
         cfg = FitConfig(epochs=p.epochs, gain=p.gain)
-        chosen = config_from_strings(CausalOptions, ctx.options).tasks or p.tasks
-        for t in chosen:
-            TASKS.get(t)
+        chosen = self.options(ctx).tasks or p.tasks
         for task_name in chosen:
             task = TASKS.get(task_name)
             train = load_scenes(task.variant, p.n_train, p.data_seed, "train")

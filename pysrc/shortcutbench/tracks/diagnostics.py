@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -24,7 +24,6 @@ from ..explain.evaluate import (DiagnosticsConfig, attribution_scores, microscop
 from ..explain.featviz import FeatVizConfig
 from ..explain.hooks import single_thread
 from ..explain.sae import SAEConfig
-from ..errors import UsageError
 from ..results import plots
 from ..results.record import Record, make_record
 from ..results.tables import Table
@@ -35,6 +34,7 @@ from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
+from .options import TrackOptions, option, positive, zoo_models
 from .diagnostics_cells import fmt as _fmt, mean as _mean, pooled as _pooled, ratio_text as _ratio_text
 
 
@@ -80,21 +80,22 @@ PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
 }
 
 
+@dataclass(frozen=True)
+class DiagnosticsOptions(TrackOptions):
+    models: Optional[Tuple[str, ...]] = option("shipped models to diagnose (fnmatch; default: the shortcut board)",
+                                               run=True, check=zoo_models)
+    mitigation_seeds: Optional[int] = option("training seeds per mitigation (ERM gets every seed)", check=positive)
+
+
 def run_protocol(ctx: RunContext) -> DiagnosticsProtocol:
-    """The profile's preset; ``--set mitigation_seeds=N`` overrides the named setting (recorded)."""
-    protocol = PROTOCOLS[ctx.profile]
-    value = ctx.options.get("mitigation_seeds")
-    if value is None:
-        return protocol
-    if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"--set mitigation_seeds={value}: expected an integer >= 1")
-    return replace(protocol, mitigation_seeds=int(value))
+    """The profile's preset; ``--set mitigation_seeds=N`` overrides the named setting (derived name)."""
+    return DiagnosticsTrack().protocol(ctx)
 
 
 def run_pairs(ctx: RunContext, protocol: DiagnosticsProtocol) -> List[Tuple[str, int]]:
     """Shipped (model, seed) pairs to evaluate, seed-major (every model's first seed before anyone's
     second), so a run stopped early still covers every model."""
-    names = resolve_models(ctx.options.get("models"), cat.board_models(("main",)))
+    names = resolve_models(",".join(DiagnosticsTrack().options(ctx).models or ()), cat.board_models(("main",)))
     seeds = ctx.seed_list(protocol.seeds)
     return [(n, s) for n, s in shipped_pairs("diagnostics", names, seeds) if s in protocol.seeds_for(n, seeds)]
 
@@ -107,10 +108,11 @@ class DiagnosticsTrack(Track):
     name = "diagnostics"
     accepts_submissions = False  # addresses layers by name (conv1 … relu3, gap); submissions carry no such contract yet
     title = "Diagnostics track: where the models look, and what their features encode"
+    options_type = DiagnosticsOptions
 
     def evaluate(self, model, ctx: RunContext):
-        cfg = PROTOCOLS[ctx.profile].config
-        data = colored_mnist(ctx.mnist_dir, PROTOCOLS[ctx.profile].data)
+        protocol = self.protocol(ctx)
+        cfg, data = protocol.config, colored_mnist(ctx.mnist_dir, protocol.data)
         model.eval()
         with single_thread():  # tiny ops: thread hand-offs cost more than they save (10× on a loaded box)
             return self._evaluate(model, data, cfg)

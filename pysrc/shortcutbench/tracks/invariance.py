@@ -14,7 +14,6 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import torch
 
 from ..data import ColoredMNISTConfig
-from ..errors import UsageError
 from ..attacks import AttackResult, create_attack
 from ..data.cifar import load_cifar10
 from ..invariance.ccat import robust_error, robust_error_at, tpr_threshold
@@ -29,6 +28,7 @@ from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
+from .options import TrackOptions, option
 
 
 # Shipped zoo models (zoo/catalogue.py DEFENCES: trained at the seed ERM's budget, lazy_cnn.erm their
@@ -71,6 +71,21 @@ PROTOCOLS: Dict[str, InvarianceProtocol] = {
                                 defences=QUICK_DEFENCES),
     "full": InvarianceProtocol("invariance.full.v3", sources_per_class=2, linf_images=300),
 }
+
+
+def _projections(names: Tuple[str, ...]) -> None:
+    for proj in names:
+        NSPGDConfig(projection=proj)  # unknown name: one line listing the known ones
+
+
+@dataclass(frozen=True)
+class InvarianceOptions(TrackOptions):
+    projection: Optional[Tuple[str, ...]] = option("NSPGD projections, joined by + (the first is the headline)",
+                                                   target="projections", check=_projections,
+                                                   parse=lambda text: tuple(t for t in text.split("+") if t))
+    models: Optional[Tuple[str, ...]] = option("shipped models (fnmatch; default: the protocol's defences)", run=True,
+                                               parse=resolve_models)
+    cifar_dir: Optional[str] = option("CIFAR-10 binary batches: train the recipes here on them", run=True)
 
 
 def cifar_spec(name: str, protocol: InvarianceProtocol, seed: int) -> ZooSpec:
@@ -162,27 +177,21 @@ class InvarianceTrack(Track):
         success = record.metrics.get(proj, {}).get("success")
         return None if success is None else 1.0 - float(success)
 
-    def protocol(self, ctx: RunContext) -> InvarianceProtocol:
-        return self._protocol(ctx)
+    options_type = InvarianceOptions
 
     def _protocol(self, ctx: RunContext) -> InvarianceProtocol:
-        p = PROTOCOLS[ctx.profile]
-        opts = {k: v for k, v in ctx.options.items() if k != "cifar_dir"}
-        if "projection" in opts:
-            p = InvarianceProtocol(**{**p.__dict__, "projections": tuple(opts.pop("projection").split("+"))})
-        if "models" in opts:  # `--set models=lazy_cnn.erm,lazy_cnn.ccat*`: shipped zoo models (fnmatch)
-            p = InvarianceProtocol(**{**p.__dict__, "defences": resolve_models(opts.pop("models"))})
-        if opts:
-            raise UsageError(f"invariance track has no option(s) {sorted(opts)}; known: projection, models, cifar_dir")
-        for proj in p.projections:
-            NSPGDConfig(projection=proj)  # validates the name
-        return p
+        return self.protocol(ctx)
+
+    def _models(self, ctx: RunContext, protocol: InvarianceProtocol) -> Tuple[str, ...]:
+        """`--set models=lazy_cnn.erm,lazy_cnn.ccat*` (shipped zoo names, fnmatch), else the protocol's defences."""
+        return self.options(ctx).models or protocol.defences
 
     @staticmethod
     def _data(ctx: RunContext, protocol: InvarianceProtocol):
         """Colored-MNIST by default; CIFAR-10 (binary format) with `--set cifar_dir=DIR`."""
-        if ctx.options.get("cifar_dir"):
-            return load_cifar10(ctx.options["cifar_dir"])
+        cifar_dir = InvarianceTrack().options(ctx).cifar_dir
+        if cifar_dir:
+            return load_cifar10(cifar_dir)
         return colored_mnist(ctx.mnist_dir, protocol.data)
 
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:
@@ -245,14 +254,14 @@ class InvarianceTrack(Track):
         recipes trained here on the user's CIFAR-10 (separate rows: ``….cifar10``)."""
         protocol = self._protocol(ctx)
         data = self._data(ctx, protocol)
-        seeds = ctx.seed_list(protocol.seeds)
-        if ctx.options.get("cifar_dir"):
-            pairs = [(name, seed) for seed in seeds for name in protocol.defences]
+        seeds, names, cifar = ctx.seed_list(protocol.seeds), self._models(ctx, protocol), self.options(ctx).cifar_dir
+        if cifar:
+            pairs = [(name, seed) for seed in seeds for name in names]
         else:
-            pairs = shipped_pairs(self.name, protocol.defences, seeds)
+            pairs = shipped_pairs(self.name, names, seeds)
         for name, seed in pairs:
             t0 = time.perf_counter()
-            if ctx.options.get("cifar_dir"):
+            if cifar:
                 spec = cifar_spec(name, protocol, seed)
                 entry = load_or_train(spec, data, desc="invariance")
                 model, model_id = entry.model.eval(), spec.model_id

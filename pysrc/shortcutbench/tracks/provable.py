@@ -10,7 +10,6 @@ counterexamples. Options (``run provable --set key=value``): see :class:`Provabl
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,10 +27,10 @@ from ..results import plots
 from ..results.record import Record, make_record
 from ..results.tables import Table
 from ..train.extended_set import ExtendedTrainConfig, train_extended, train_standard
-from ..utils.config import config_from_strings
 from ..utils.fingerprint import hash_config
 from ..utils.threads import single_thread
 from .base import TRACKS, RunContext, Track, select_profile
+from .options import TrackOptions, option, positive
 
 # Figure 26: 0 → 0.5; Figure 27 zooms in on 0.41 → 0.49 (0.45 is in both; the curves dedupe it).
 PGD_EPS = tuple(round(0.05 * i, 2) for i in range(11)) + tuple(round(0.41 + 0.01 * i, 2) for i in range(9))
@@ -71,32 +70,34 @@ PROTOCOLS: Dict[str, ProvableProtocol] = {
 }
 
 
-@dataclass(frozen=True)
-class ProvableOptions:
-    """``--set`` overrides (all optional)."""
+def _value_sets(names) -> None:
+    for vs in names:
+        if vs not in VALUE_SETS:
+            raise UsageError(f"unknown value set {vs!r} (known: {', '.join(VALUE_SETS)})")
 
-    dataset: Optional[str] = None  # lt | triangle_square
-    canvas: Optional[int] = None
-    eps: Optional[float] = None  # dataset ε
-    attack_eps: Optional[float] = None
-    value_sets: Optional[Tuple[str, ...]] = None
-    max_steps: Optional[int] = None
-    full_steps: Optional[int] = None
+
+def _toy(name: str) -> None:
+    toy_dataset(name)  # unknown name: one line listing the known ones
+
+
+def _non_negative(value: int) -> None:
+    if value < 0:
+        raise UsageError(f"must be >= 0, got {value}")
+
+
+@dataclass(frozen=True)
+class ProvableOptions(TrackOptions):
+    dataset: Optional[str] = option("lt | triangle_square", check=_toy)
+    canvas: Optional[int] = option("canvas side (0: the dataset's default)", check=_non_negative)
+    eps: Optional[float] = option("dataset ε of the extended set", target="dataset_eps", check=positive)
+    attack_eps: Optional[float] = option("PGD ε", check=positive)
+    value_sets: Optional[Tuple[str, ...]] = option("extended sets trained on", check=_value_sets)
+    max_steps: Optional[int] = option("step cap per value set", check=positive)
+    full_steps: Optional[int] = option("full-set steps after the corners warm start (0: skip)", check=_non_negative)
 
 
 def protocol_for(ctx: RunContext) -> ProvableProtocol:
-    base = PROTOCOLS[ctx.profile]
-    opts = config_from_strings(ProvableOptions, ctx.options)
-    changes = {k: v for k, v in (("dataset", opts.dataset), ("canvas", opts.canvas), ("dataset_eps", opts.eps),
-                                 ("attack_eps", opts.attack_eps), ("value_sets", opts.value_sets),
-                                 ("max_steps", opts.max_steps), ("full_steps", opts.full_steps)) if v is not None}
-    for vs in changes.get("value_sets", ()):
-        if vs not in VALUE_SETS:
-            raise UsageError(f"unknown value set {vs!r} (known: {', '.join(VALUE_SETS)})")
-    if not changes:
-        return base
-    tag = hash_config(changes, n=8)
-    return dataclasses.replace(base, name=f"{base.name}+{tag}", **changes)
+    return ProvableTrack().protocol(ctx)
 
 
 def calibrate(spec, kernel: int, clip: bool = False, n: int = 1 << 20) -> float:
@@ -180,6 +181,7 @@ class ProvableTrack(Track):
     name = "provable"
     accepts_submissions = False  # evaluates its own 2-filter conv + max-pool models on L-T / triangle-square, not a Colored-MNIST classifier
     title = "Provable track: L-T and triangle-square, extended datasets, exact certificates (seed 001 §6)"
+    options_type = ProvableOptions
 
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:
         p = protocol_for(ctx)

@@ -8,25 +8,27 @@ trains here (``shortcutbench zoo train`` does).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 from ..results.record import Record
 from ..results.tables import Table
 from ..train import METHODS
-from ..utils.config import split_list
 from .base import TRACKS, RunContext, Track, select_profile
 from .common import colored_mnist
+from .options import TrackOptions, option, positive, registered
 from .shortcut_zoo import ZOO_PROTOCOLS, run_shipped, score_zoo
 
 
-def option_methods(value: Optional[str], default: Tuple[str, ...]) -> Tuple[str, ...]:
-    if not value:
-        return default
-    names = split_list(value)
-    for n in names:
-        METHODS.get(n)  # unknown method: one-line UsageError
-    return names
+@dataclass(frozen=True)
+class ShortcutOptions(TrackOptions):
+    methods: Optional[Tuple[str, ...]] = option("score only these training methods", run=True, check=registered(METHODS))
+    models: Optional[Tuple[str, ...]] = option("score only shipped models matching these fnmatch patterns", run=True)
+    rescore: Optional[bool] = option("score models already stored under this protocol again", run=True)
+    eval_digits_per_class: Optional[int] = option("held-out test digits per class scored", check=positive)
+    probe_digits: Optional[int] = option("digits in the recolour probe", check=positive)
+    train_fit_images: Optional[int] = option("aligned training images in the train-fit numbers", check=positive)
 
 
 @TRACKS.register("shortcut")
@@ -36,21 +38,21 @@ class ShortcutTrack(Track):
     headline_metric = "hard_acc"
     headline_rule = ("hard-split accuracy (every held-out digit in each of its 9 non-dominant colours): "
                      "the share a colour-following model gets wrong")
+    options_type = ShortcutOptions
 
     def presets(self):
         return ZOO_PROTOCOLS
 
     def evaluate(self, model, ctx: RunContext):
-        protocol = ZOO_PROTOCOLS[ctx.profile]
+        protocol = self.protocol(ctx)
         return score_zoo(model, colored_mnist(ctx.mnist_dir, protocol.data), protocol)
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         """Every shipped model of the zoo catalogue (seeds up to the profile's), scored; nothing is
         trained here (``shortcutbench zoo train`` trains). ``--set methods=a,b`` restricts the
         methods, ``--set models=PATTERN,…`` the model names (fnmatch)."""
-        methods = ctx.options.get("methods")
-        models = split_list(ctx.options.get("models", ""))
-        yield from run_shipped(self.name, ctx, option_methods(methods, ()) if methods else None, models)
+        opts = self.options(ctx)
+        yield from run_shipped(self.name, ctx, self.protocol(ctx), opts.methods, opts.models or (), bool(opts.rescore))
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:

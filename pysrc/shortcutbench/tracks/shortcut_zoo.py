@@ -83,13 +83,13 @@ def shipped_models(methods: Optional[Tuple[str, ...]], seeds: int,
                 yield name, run, epoch, seed
 
 
-def _scored(track_name: str, ctx, protocol: ZooProtocol) -> Dict[Tuple[str, int], Tuple[str, str]]:
+def _scored(track_name: str, ctx, protocol: ZooProtocol, rescore: bool) -> Dict[Tuple[str, int], Tuple[str, str]]:
     """(model, seed) → (weights hash, data fingerprint) of the records already stored under this
     protocol: a frozen protocol scores the same weights on the same data to the same numbers, so
     those are not scored again (``--set rescore=1`` scores everything)."""
     from ..results import Store
 
-    if ctx.options.get("rescore", "0") not in ("0", "false", "no"):
+    if rescore:
         return {}
     return {(r.model_id, r.seed): (r.config.get("weights_sha256"), r.data_fingerprint)
             for r in Store.in_dir(ctx.out_dir).query(track_name) if r.protocol == protocol.name}
@@ -102,11 +102,11 @@ def _control(run: cat.ZooRun) -> Optional[str]:
     return None
 
 
-def run_shipped(track_name: str, ctx, methods: Optional[Tuple[str, ...]], models: Tuple[str, ...] = ()) -> Iterator[Record]:
+def run_shipped(track_name: str, ctx, protocol: ZooProtocol, methods: Optional[Tuple[str, ...]],
+                models: Tuple[str, ...] = (), rescore: bool = False) -> Iterator[Record]:
     from .common import colored_mnist
 
-    protocol = ZOO_PROTOCOLS[ctx.profile]
-    scored = _scored(track_name, ctx, protocol)
+    scored = _scored(track_name, ctx, protocol, rescore)
     missing = []
     selected = list(shipped_models(methods, len(ctx.seed_list(protocol.seeds)), models))
     if models and not selected:

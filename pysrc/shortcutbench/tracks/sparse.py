@@ -32,6 +32,7 @@ from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
 from .common import colored_mnist
+from .options import TrackOptions, in_unit_interval, option, positive, zoo_models
 from .shortcut_zoo import scoring_view
 
 
@@ -57,6 +58,18 @@ PROTOCOLS: Dict[str, SparseProtocol] = {
     "full": SparseProtocol("sparse.full.v3", PathConfig(n_lambdas=40, eps=1e-2, gap_tol=1e-4, max_epochs=150),
                            seeds=5),
 }
+
+
+@dataclass(frozen=True)
+class SparseOptions(TrackOptions):
+    models: Optional[Tuple[str, ...]] = option("shipped models (fnmatch; default: the shortcut board)", run=True,
+                                               check=zoo_models)
+    rho: Optional[float] = option("aligned share of the train/val splits the sparse layer is fitted and selected on",
+                                  target="data.rho", check=in_unit_interval)
+    tolerance: Optional[float] = option("val-accuracy tolerance of the sparse layer's selection", check=in_unit_interval)
+    topk: Optional[int] = option("features per class in the top-k accuracies", check=positive)
+    train_images: Optional[int] = option("training images the path is fitted on", check=positive)
+    eval_digits_per_class: Optional[int] = option("held-out test digits per class scored", check=positive)
 
 
 def _selected_gap(metrics) -> float:
@@ -92,9 +105,10 @@ class SparseTrack(Track):
     name = "sparse"
     accepts_submissions = False  # refits the model's own linear head on `model.features(x)`; submissions carry no such contract yet
     title = "Sparse track: sparse decision layers over penultimate features (Colored-MNIST)"
+    options_type = SparseOptions
 
     def evaluate(self, model, ctx: RunContext):
-        protocol = PROTOCOLS[ctx.profile]
+        protocol = self.protocol(ctx)
         data = scoring_view(colored_mnist(ctx.mnist_dir, protocol.data), protocol.eval_digits_per_class)
         train = data["train"]
         if protocol.train_images is not None:
@@ -142,9 +156,9 @@ class SparseTrack(Track):
         return out
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
-        protocol = PROTOCOLS[ctx.profile]
+        protocol = self.protocol(ctx)
         data = colored_mnist(ctx.mnist_dir, protocol.data)
-        names = resolve_models(ctx.options.get("models"), cat.board_models(("main",)))
+        names = resolve_models(",".join(self.options(ctx).models or ()), cat.board_models(("main",)))
         for name, seed in shipped_pairs(self.name, names, ctx.seed_list(protocol.seeds)):
             t0 = time.perf_counter()
             model, rec = load_shipped_model(name, seed)

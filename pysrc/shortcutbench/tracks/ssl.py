@@ -23,8 +23,8 @@ from ..ssl.methods import PRETRAIN_METHODS, create_method
 from ..ssl.catalogue import encoder
 from ..ssl.pretrain import PretrainConfig, encoder_method
 from ..ssl.readout import AdversarialReadoutConfig, ReadoutConfig, ReadoutModel, features, fit_adversarial, fit_linear
-from ..utils.config import split_list
 from .base import TRACKS, RunContext, Track
+from .options import TrackOptions, option, registered
 
 METHOD_ORDER = ("supervised", "linear_separated_supervised", "supervised_noaug", "simclr", "supervised_simclr",
                 "simsiam", "barlow_twins")
@@ -68,6 +68,20 @@ PROTOCOLS = {
 }
 
 
+def _architecture(name: str) -> None:
+    from ..models import MODELS
+
+    MODELS.get(name)
+
+
+@dataclass(frozen=True)
+class SslOptions(TrackOptions):
+    methods: Optional[Tuple[str, ...]] = option("pre-training methods run", run=True, check=registered(PRETRAIN_METHODS))
+    datasets: Optional[Tuple[str, ...]] = option("datasets run", run=True, check=registered(SSL_DATA))
+    cifar_dir: Optional[str] = option("CIFAR-10 binary batches (then the datasets default to cifar10)", run=True)
+    arch: Optional[str] = option("encoder architecture", target="pretrain.arch", check=_architecture)
+
+
 def model_id(arch: str, method: str, readout: str, dataset: str) -> str:
     return f"{arch}.{method}.{readout}.{dataset}"
 
@@ -78,28 +92,15 @@ class SslTrack(Track):
     title = "SSL track: are self-supervised encoders more robust than supervised ones? (seed 001 §4)"
     accepts_submissions = False  # compares its own pre-training methods (a submitted classifier has no SSL encoder)
 
-    def protocol_for(self, ctx: RunContext) -> SslProtocol:
-        p = PROTOCOLS[ctx.profile]
-        opts = dict(ctx.options)
-        known = {"methods", "datasets", "arch", "cifar_dir"}
-        if set(opts) - known:
-            raise UsageError(f"ssl track has no option(s) {sorted(set(opts) - known)}; known: {', '.join(sorted(known))}")
-        if "methods" in opts:
-            for m in split_list(opts["methods"]):
-                PRETRAIN_METHODS.get(m)
-            p = replace(p, methods=split_list(opts["methods"]))
-        if opts.get("cifar_dir"):
-            p = replace(p, datasets=("cifar10",))
-        if "datasets" in opts:
-            for d in split_list(opts["datasets"]):
-                SSL_DATA.get(d)
-            p = replace(p, datasets=split_list(opts["datasets"]))
-        if "arch" in opts:
-            from ..models import MODELS
+    options_type = SslOptions
 
-            MODELS.get(opts["arch"])
-            p = replace(p, pretrain=replace(p.pretrain, arch=opts["arch"]))
-        return p
+    def protocol_for(self, ctx: RunContext) -> SslProtocol:
+        """The protocol (``arch`` changes it, under a derived name) narrowed to the chosen methods and
+        datasets (``--set cifar_dir=DIR``: CIFAR-10 only); narrowing keeps the name: each run is
+        still the protocol's own."""
+        p, opts = self.protocol(ctx), self.options(ctx)
+        datasets = opts.datasets or (("cifar10",) if opts.cifar_dir else p.datasets)
+        return replace(p, methods=opts.methods or p.methods, datasets=datasets)
 
     def evaluate(self, model, ctx: RunContext) -> Dict[str, Any]:
         raise UsageError("the ssl track evaluates its own encoders (shortcutbench run ssl), not submitted models")
@@ -107,7 +108,7 @@ class SslTrack(Track):
     def run(self, ctx: RunContext) -> Iterable[Record]:
         p = self.protocol_for(ctx)
         for ds in p.datasets:
-            data = SSL_DATA.get(ds)(ctx.mnist_dir, ctx.options.get("cifar_dir"))
+            data = SSL_DATA.get(ds)(ctx.mnist_dir, self.options(ctx).cifar_dir)
             for seed in ctx.seed_list(p.seeds):
                 yield from self._run_seed(p, data, seed, ctx.profile)
 

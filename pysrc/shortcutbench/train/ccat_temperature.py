@@ -2,7 +2,6 @@
 training step as CCAT on the ``lazy_cnn_temp`` architecture, plus 0.001·Σ(T − 1)²."""
 from __future__ import annotations
 
-from ..invariance import temperature  # noqa: F401  (registers lazy_cnn_temp)
 from ..errors import UsageError
 from .ccat import CCAT
 from .method import METHODS

@@ -10,13 +10,14 @@ from ..errors import UsageError
 C = TypeVar("C")
 
 
-def _convert(text: str, tp: Any, key: str) -> Any:
+def convert(text: str, tp: Any, key: str) -> Any:
+    """``text`` as a value of type ``tp`` (bool, int, float, str, Optional, tuple/list of those)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Union:  # Optional[X]
         if text.lower() in ("none", "null"):
             return None
-        return _convert(text, next(a for a in args if a is not type(None)), key)
+        return convert(text, next(a for a in args if a is not type(None)), key)
     try:
         if tp is bool:
             if text.lower() in ("1", "true", "yes", "on"):
@@ -28,7 +29,7 @@ def _convert(text: str, tp: Any, key: str) -> Any:
             return tp(text)
         if origin in (tuple, list):
             inner = args[0] if args else str
-            return origin(_convert(t, inner, key) for t in text.split(",") if t)
+            return origin(convert(t.strip(), inner, key) for t in text.split(",") if t.strip())
     except ValueError:
         raise UsageError(f"--set {key}={text}: expected {getattr(tp, '__name__', tp)}") from None
     raise UsageError(f"--set {key}: unsupported field type {tp}")
@@ -52,7 +53,7 @@ def config_from_strings(cls: Type[C], values: Dict[str, str], base: C | None = N
     for k, v in values.items():
         if k not in names:
             raise UsageError(f"unknown option {k!r} for {cls.__name__} (known: {', '.join(names)})")
-        kwargs[k] = _convert(v, hints[k], k)
+        kwargs[k] = convert(v, hints[k], k)
     if base is not None:
         return dataclasses.replace(base, **kwargs)
     return cls(**kwargs)

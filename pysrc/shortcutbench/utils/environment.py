@@ -9,7 +9,7 @@ from typing import Dict
 
 import torch
 
-from .. import __version__, _ext
+from .. import __version__, _ext, ops
 
 _PACKAGES = ("torch", "numpy", "scipy", "pandas", "mlxtend")
 
@@ -41,7 +41,7 @@ def provenance() -> Dict[str, object]:
     return {
         "git_commit": git_commit(),
         "versions": package_versions(),
-        "backend": {"compiled": _ext.has_ops() and not _ext.forced_reference(), "ops": _ext.backends()},
+        "backend": {"compiled": _ext.has_ops() and not _ext.forced_reference(), "ops": ops.backends()},
         "threads": torch.get_num_threads(),
         "machine": platform.machine(),
     }

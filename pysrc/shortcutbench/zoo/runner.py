@@ -109,7 +109,7 @@ def train_job(run: cat.ZooRun, seed: int, data, root: Optional[Path] = None, ret
 
 def train_zoo(jobs: Sequence[Job], mnist_dir: Optional[str] = None, root: Optional[Path] = None,
               retrain: bool = False, threads: int = 1) -> Dict[str, int]:
-    from ..tracks.common import colored_mnist
+    from ..data.colored_mnist import cached_colored_mnist as colored_mnist
 
     torch.set_num_threads(threads)
     done = skipped = 0

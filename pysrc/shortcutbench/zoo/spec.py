@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import torch
@@ -21,17 +19,13 @@ from ..models import create_model
 from ..train import METHODS, TrainConfig, fit
 from ..utils.atomic import atomic_write_bytes, atomic_write_text
 from ..utils.device import place
+from ..utils.cache import cache_dir  # noqa: F401  (zoo.spec.cache_dir: its users' import path)
 from ..utils.fingerprint import canonical_json, hash_config
 
 
 # Bump when training changes meaning, so stale cache entries are never reused.
 # v2: initial weights drawn from the entry's seed (create_model(seed=...)).
 ZOO_VERSION = 2
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("SHORTCUTBENCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "shortcutbench")
-    return Path(root)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..models.lazy_cnn import LazyCNN
-from ..models.registry import MODELS
+from .lazy_cnn import LazyCNN
+from .registry import MODELS
 
 _T_MIN = 0.05
 
