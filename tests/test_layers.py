@@ -5,7 +5,8 @@ with ``ast`` (no import-linter needed):
         → (models, data, results, metrics) → utils → ops → _ext → (errors, registry, the package root)
 
 Packages within one layer may import each other, but never in a circle. ``<pkg>.command`` modules are
-the CLI's subcommands and ``results.overall`` / ``results.site`` render every track's records
+the CLI's subcommands and ``results.overall``, ``results.site``, ``results.cards`` (model cards) and
+``results.findings`` / ``results.findings_claims`` (the seed-claims table) render every track's records
 together, so they sit with the CLI, above the tracks.
 """
 import ast
@@ -18,7 +19,8 @@ import shortcutbench
 
 ROOT = Path(shortcutbench.__file__).parent
 LAYERS: List[Set[str]] = [
-    {"cli", "__main__", "explain.command", "zoo.command", "ssl.command", "results.overall", "results.site"},
+    {"cli", "__main__", "explain.command", "zoo.command", "ssl.command", "results.overall", "results.site",
+     "results.cards", "results.findings", "results.findings_claims"},
     {"submissions"},
     {"tracks"},
     {"zoo", "train", "explain", "attacks", "invariance", "glm", "certify", "ssl", "causal"},

@@ -323,7 +323,8 @@ def _render_overall(out: Path, html: bool = False, trust_code: bool = False, rec
 def _render_findings(out: Path, records, readme: bool = True) -> None:
     """leaderboard/findings.md from every track's current records; the README beside the
     leaderboard directory quotes it between its findings markers (if it has them)."""
-    from .results.findings import fill_readme, findings_table
+    from .results.findings import fill_readme
+    from .results.findings_claims import findings_table
     from .results.tables import write_tables
 
     table = findings_table(records)

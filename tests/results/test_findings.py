@@ -5,8 +5,9 @@ import math
 from shortcutbench.cli import main
 from shortcutbench.results import Store
 from shortcutbench.results.findings import (DOES_NOT, INCONCLUSIVE, NOT_YET, README_BEGIN, README_END, REPRODUCES,
-                                            exact_verdict, fill_readme, findings_table, ordering_verdict,
-                                            records_cell, threshold_verdict)
+                                            exact_verdict, fill_readme, ordering_verdict, records_cell,
+                                            threshold_verdict)
+from shortcutbench.results.findings_claims import findings_table
 from shortcutbench.results.record import make_record
 
 

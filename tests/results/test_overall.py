@@ -2,9 +2,12 @@
 
 from shortcutbench.results.overall import _labels, overall_rows, overall_table
 from shortcutbench.results.record import make_record
+from shortcutbench.tracks.attack import PROTOCOLS as ATTACK_PROTOCOLS
+
+ATTACK_FULL = ATTACK_PROTOCOLS["full"].name  # the current preset: older ones are not ranked
 
 
-def _attack(model, acc_easy_01, seed=0, protocol="attack.full.v3"):
+def _attack(model, acc_easy_01, seed=0, protocol=ATTACK_FULL):
     robust = [{"split": s, "norm": "linf", "eps": e, "attack": a, "acc": acc_easy_01 if (s, e, a) == ("easy", 0.1, "standard") else 0.5,
                "clean": 1.0} for s in ("hard", "easy") for e in (0.05, 0.1) for a in ("fgsm", "standard")]
     return make_record("attack", model, seed, "full", protocol, {"robust": robust}, {}, "fp", 0.0)
@@ -34,7 +37,7 @@ def test_headline_per_track_and_ranking():
 
 
 def test_missing_headline_value_is_not_zero():
-    recs = [make_record("attack", "a", 0, "full", "attack.full.v3", {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
+    recs = [make_record("attack", "a", 0, "full", ATTACK_FULL, {"robust": []}, {}, "fp", 0.0), _shortcut("a", 0.3),
             _attack("b", 0.1), _shortcut("b", 0.3)]
     rows = {r["model"]: r for r in overall_rows(recs)}
     assert rows["a"]["tracks"]["attack"]["headline"] is None and rows["a"]["covered"] == 1

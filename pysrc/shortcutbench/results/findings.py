@@ -7,13 +7,13 @@ reproduce* when it lies wholly on the other side, and is *inconclusive* otherwis
 straddling the threshold, or too few seeds for an interval). Only records made under a track's
 current preset count (``Track.is_current``); a claim without them reads "not yet measured"
 and names what it needs, never an older protocol's number. The claims themselves live in
-:mod:`.findings_claims`, one registered function each.
+:mod:`.findings_claims`, one registered function each (it also assembles the table: ``findings_table``).
 """
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -115,34 +115,6 @@ def current_by_track(records: Iterable[Record]) -> Dict[str, List[Record]]:
         if spec.is_current(r):
             out.setdefault(r.track, []).append(r)
     return out
-
-
-def findings(records: Iterable[Record]) -> List[Finding]:
-    from . import findings_claims  # noqa: F401  (registers the claims)
-
-    by_track = current_by_track(records)
-    return [f for claim_id in CLAIMS.list() for f in CLAIMS.get(claim_id)(by_track)]
-
-
-def findings_table(records: Iterable[Record]) -> Table:
-    rows = [list(astuple(f)) for f in findings(records)]
-    notes = [
-        "One row per seed claim the project tests. **Verdict rule:** *reproduces* when the whole 95 % interval of "
-        "our statistic lies on the claim's side of the threshold named under *test*; *does not reproduce* when it "
-        "lies wholly on the other side; *inconclusive* otherwise: the interval touches or holds the threshold, a "
-        f"pairwise test is not significant (two-sided, p < {ALPHA:g}), or there are fewer than {MIN_SEEDS} "
-        "training seeds (one seed's interval holds test-set sampling only). Claims about a whole finite set "
-        "(every sample enumerated, an exact certificate) need no interval.",
-        "Only records made under a track's current protocol preset count; a claim without them reads *not yet "
-        "measured* and names the records it needs, never a number from an older protocol. *records*: preset, "
-        "seeds and the code commit of every record behind the row.",
-        "Intervals: shortcut accuracies and paired Δs: percentile bootstrap over test digits × seeds "
-        "(`cluster_bootstrap`); per-seed summaries: Student t over seeds, clamped to [0, 1] for shares; counts "
-        "of images or pairs: Clopper–Pearson; comparisons of counts: Fisher's exact test. Track tables: "
-        "shortcut.md, attack_min_eps.md, invariance.md, diagnostics_summary.md, sparse.md, provable_findings.md, "
-        "causal_findings.md, ssl_findings.md.",
-    ]
-    return Table("findings", "Findings: the seeds' claims, re-decided on the current records", COLUMNS, rows, notes)
 
 
 # ------------------------------------------------------------------ README block

@@ -8,17 +8,20 @@ their section; thresholds that turn a seed's wording into a test are stated in t
 from __future__ import annotations
 
 import math
+from dataclasses import astuple
 from functools import partial
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
 from ..tracks.base import TRACKS, records_by_model
 from ..tracks.shortcut_zoo_render import HARD_IMAGES_PER_DIGIT, _counts
 from ..zoo.erm_choice import SEED_HARD
-from .findings import (CLAIMS, DOES_NOT, INCONCLUSIVE, MIN_SEEDS, REPRODUCES, Finding, exact_verdict,
-                       not_measured, ordering_verdict, records_cell, threshold_verdict, with_reason)
+from .findings import (ALPHA, CLAIMS, COLUMNS, DOES_NOT, INCONCLUSIVE, MIN_SEEDS, REPRODUCES, Finding,
+                       current_by_track, exact_verdict, not_measured, ordering_verdict, records_cell,
+                       threshold_verdict, with_reason)
 from .record import Record
+from .tables import Table
 from .stats import clopper_pearson, cluster_bootstrap, fisher_exact_p, mean_se, t_interval
 
 BASELINE = "lazy_cnn.erm"
@@ -403,3 +406,30 @@ def nspgd_ordering(by_track: ByTrack) -> List[Finding]:
 
 
 __all__ = ["SEED_MITIGATIONS", "NEAR_CHANCE", "GREEN_SHARE", "SPARSE_DROP", "CONFIDENT_TAU"]
+
+
+# ------------------------------------------------------------------ the table (here, where every claim is registered)
+def findings(records: Iterable[Record]) -> List[Finding]:
+    by_track = current_by_track(records)
+    return [f for claim_id in CLAIMS.list() for f in CLAIMS.get(claim_id)(by_track)]
+
+
+def findings_table(records: Iterable[Record]) -> Table:
+    rows = [list(astuple(f)) for f in findings(records)]
+    notes = [
+        "One row per seed claim the project tests. **Verdict rule:** *reproduces* when the whole 95 % interval of "
+        "our statistic lies on the claim's side of the threshold named under *test*; *does not reproduce* when it "
+        "lies wholly on the other side; *inconclusive* otherwise: the interval touches or holds the threshold, a "
+        f"pairwise test is not significant (two-sided, p < {ALPHA:g}), or there are fewer than {MIN_SEEDS} "
+        "training seeds (one seed's interval holds test-set sampling only). Claims about a whole finite set "
+        "(every sample enumerated, an exact certificate) need no interval.",
+        "Only records made under a track's current protocol preset count; a claim without them reads *not yet "
+        "measured* and names the records it needs, never a number from an older protocol. *records*: preset, "
+        "seeds and the code commit of every record behind the row.",
+        "Intervals: shortcut accuracies and paired Δs: percentile bootstrap over test digits × seeds "
+        "(`cluster_bootstrap`); per-seed summaries: Student t over seeds, clamped to [0, 1] for shares; counts "
+        "of images or pairs: Clopper–Pearson; comparisons of counts: Fisher's exact test. Track tables: "
+        "shortcut.md, attack_min_eps.md, invariance.md, diagnostics_summary.md, sparse.md, provable_findings.md, "
+        "causal_findings.md, ssl_findings.md.",
+    ]
+    return Table("findings", "Findings: the seeds' claims, re-decided on the current records", COLUMNS, rows, notes)
