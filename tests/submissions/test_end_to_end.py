@@ -30,8 +30,9 @@ SETS = ["shortcut.models=lazy_cnn.erm", "attack.models=lazy_cnn.erm", "attack.n_
 TRACKS = [n for n in select_tracks(["all"]) if REGISTRY.get(n).__module__.startswith("shortcutbench.")]
 
 
-def _sets():
-    return [a for kv in SETS for a in ("--set", kv)]
+def _sets(track=None):
+    """--set pairs for every track, or for ``track`` only (a run of one track refuses another track's keys)."""
+    return [a for kv in SETS if track is None or kv.startswith(f"{track}.") for a in ("--set", kv)]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def board(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     out = root / "lb"
     for track in TRACKS:
-        assert main(["run", track, "--out", str(out), *_sets()]) == 0
+        assert main(["run", track, "--out", str(out), *_sets(track)]) == 0
     assert main(["submit", "--export-zoo", "lazy_cnn.erm", "--seed", "0", str(root / "example")]) == 0
     assert main(["submit", str(root / "example"), "--tracks", *TRACKS, "--profile", "quick", "--out", str(out),
                  *_sets()]) == 0
