@@ -48,6 +48,17 @@ def board(tmp_path_factory):
     return out
 
 
+def _close(a, b) -> bool:
+    """Equal structure and equal values, floats to a relative 1e-3 (ints, bools, strings exactly)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-3, abs=1e-6, nan_ok=True)
+    return a == b
+
+
 def _measured(obj):
     """The metrics without wall-clock timings (recursively)."""
     if isinstance(obj, dict):
@@ -86,7 +97,10 @@ def test_exported_zoo_model_gets_the_zoo_numbers(board, track):
     got = {k: v for k, v in sub.metrics.items() if k in expected or k not in LABELS}
     assert set(got) == set(expected), track
     for key in expected:
-        assert _measured(got[key]) == _measured(expected[key]), (track, key)
+        # counts and decisions exactly; a float may differ in its last digits: the attack engine runs a
+        # traceable zoo model through its channels_last gradient view (logits move by ~1e-6), while the
+        # submission's wrapped model runs as it is
+        assert _close(_measured(got[key]), _measured(expected[key])), (track, key)
     assert sub.metrics["uses_group_labels"] is False and sub.metrics["uses_color_labels"] is False
     assert sub.config["submission"]["hash"] and sub.config["submission"]["kind"] == "verified: safetensors"
 
@@ -102,12 +116,13 @@ TRAINING_TABLES = {"shortcut_selection.csv"}  # model selection over training ch
 
 
 def _cells(rows, model):
-    return [{k: v for k, v in r.items() if k not in NOT_COMPARED} for r in rows if r["model"] == model]
+    # a row's model name carries the protocol overrides of the run (``name [+key=value…]``)
+    return [{k: v for k, v in r.items() if k not in NOT_COMPARED} for r in rows if r["model"].split(" [+")[0] == model]
 
 
 def test_example_on_every_table_with_the_same_numbers(board):
     tables = sorted(p.name for p in board.glob("*.csv")
-                    if p.name not in TRAINING_TABLES | {"overall.csv"} and not p.name.startswith("shortcut"))
+                    if p.name not in TRAINING_TABLES | {"overall.csv", "findings.csv"} and not p.name.startswith("shortcut"))
     assert {"attack.csv", "attack_min_eps.csv", "invariance.csv"} <= set(tables)
     for name in tables:  # every per-track table: the example's rows equal the zoo model's, cell by cell
         with open(board / name) as f:
@@ -115,12 +130,14 @@ def test_example_on_every_table_with_the_same_numbers(board):
         assert _cells(rows, SUB) and _cells(rows, SUB) == _cells(rows, ZOO), name
     overall = _rows(board / "overall.csv")
     heads = [c for c in overall[ZOO] if ": " in c]
-    assert heads == ["attack: standard robust acc, easy, linf 0.1", "invariance: 1 - NSPGD success", "shortcut: hard_acc"]
+    # the fixture's cheap attack grid is a protocol override (attack.quick.v3+…), which the overall board
+    # does not rank (issue #19): attack has no column there
+    assert heads == ["invariance: 1 - NSPGD success", "shortcut: hard_acc"]
     for col in heads + ["score", "rank", "protocols", "labels used"]:
         assert overall[SUB][col] == overall[ZOO][col], col  # equal merit, equal rank
     assert "partial" not in overall[ZOO]["score"] and overall[ZOO]["rank"] == "1"
     assert overall[SUB]["kind"] == "verified: safetensors" and overall[SUB]["sanity checks"] == "passed"
-    assert overall[ZOO]["protocols"] == "attack.quick.v3 (1 seed); invariance.quick.v3 (1 seed); shortcut.quick.v3 (1 seed)"
+    assert overall[ZOO]["protocols"] == "invariance.quick.v3 (1 seed); shortcut.quick.v3 (1 seed)"
     site = (board / "site" / "index.html").read_text()
     assert f"models/{SUB}.html" in site and (board / "site" / "models" / f"{SUB}.html").is_file()
     for track in TRACKS:
