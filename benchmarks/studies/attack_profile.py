@@ -1,12 +1,14 @@
 """Where an APGD-CE-100 and a PGD-40 run spend their time (issue 21 point 4): cProfile over the
 attack engine, split into the model's forward + backward (+ loss), the compiled ``pgd_step``,
 and everything else in the engine (checkpoints, success test, active-set compaction, start
-points). Models: the shipped ERM and CF-INVAR zoo entries (seed 0), 1,000 easy-split images
+points). Models: the shipped ERM and CF-INVAR zoo models (seed 0; --models erm,pgd_at for others), 1,000 easy-split images
 (ERM is ~100% accurate there, so every image is attacked), ℓ∞ ε = 0.1.
 
-    OMP_NUM_THREADS=1 python benchmarks/studies/attack_profile.py [--n 1000] [--eps 0.1]
+    OMP_NUM_THREADS=1 python benchmarks/studies/attack_profile.py [--n 1000] [--eps 0.1] [--ops]
 
-Prints one line per (model, attack): wall seconds and the three shares.
+Prints one line per (model, attack): wall seconds and the three shares. ``--ops`` instead splits
+the CPU time by ATen op family (torch.profiler), once on the plain model and once through the
+engine's gradient view (attacks/gradient_view.py), to show where the model's own time goes.
 """
 import argparse
 import cProfile
@@ -20,11 +22,11 @@ from shortcutbench.attacks import engine
 
 
 def _model(data, method):
-    from shortcutbench.tracks import shortcut
-    from shortcutbench.tracks.attack import model_specs
+    """The shipped zoo model of ``method``, seed 0 (what the attack track and bench_attacks.py use)."""
+    from shortcutbench.zoo.catalogue import model_name
+    from shortcutbench.zoo.shipped import load_shipped_model
 
-    (spec,) = model_specs("full", [0], (method,))
-    return shortcut.load_zoo_entry(spec, data, desc="profile").model.eval()
+    return load_shipped_model(model_name(method), 0)[0]
 
 
 def _cumulative(stats: pstats.Stats, func_name: str) -> float:
@@ -46,15 +48,38 @@ def profile(attack, model, x, y):
     return wall, model_s, step_s, robust
 
 
+# ATen op → family, for the --ops split (self CPU time; the rest is the engine and the loss)
+_FAMILIES = {"convolution": ("convolution",), "max-pool (+ its zero fill)": ("max_pool", "fill_"),
+             "ReLU": ("clamp_min", "threshold_backward", "relu"), "pgd_step (compiled)": ("pgd_step",)}
+
+
+def op_split(attack, model, x, y):
+    """Self CPU seconds per op family of one attack run (torch.profiler)."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        attack(model, x, y)
+    total, fams = 0.0, {f: 0.0 for f in _FAMILIES}
+    for ev in prof.key_averages():
+        total += ev.self_cpu_time_total
+        for fam, keys in _FAMILIES.items():
+            if any(k in ev.key for k in keys):
+                fams[fam] += ev.self_cpu_time_total
+                break
+    fams["rest (engine, loss, copies)"] = total - sum(fams.values())
+    return total / 1e6, {f: v / total for f, v in fams.items()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--eps", type=float, default=0.1)
     ap.add_argument("--models", default="erm,cf_invar")
+    ap.add_argument("--ops", action="store_true", help="split by ATen op family, plain model vs gradient view")
     args = ap.parse_args()
     from shortcutbench.tracks.common import colored_mnist
 
-    data = colored_mnist()
+    from shortcutbench.zoo.catalogue import SEED_DATA
+
+    data = colored_mnist(None, SEED_DATA)
     split = data["easy"]
     idx = torch.arange(0, len(split), max(len(split) // args.n, 1))[: args.n]
     x, y = split.images(idx), split.digit[idx]
@@ -63,6 +88,16 @@ def main():
     print(f"torch threads {torch.get_num_threads()}, n = {len(y)}, eps = {args.eps}")
     for method in args.models.split(","):
         model = _model(data, method)
+        if args.ops:
+            import os
+
+            for how, plain in (("plain model", "1"), ("gradient view", "0")):
+                os.environ["SHORTCUTBENCH_PLAIN_ATTACK_MODEL"] = plain
+                for name, attack in attacks.items():
+                    total, shares = op_split(attack, model, x, y)
+                    print(f"{method:9s} {name:12s} {how:13s} {total:6.2f} s  " +
+                          "  ".join(f"{f} {100 * v:4.1f}%" for f, v in shares.items()), flush=True)
+            continue
         for name, attack in attacks.items():
             wall, model_s, step_s, robust = profile(attack, model, x, y)
             rest = wall - model_s - step_s

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../macros.h"
+#include "../saga_enet.h"
 #include "inplace.h"
 
 namespace {
@@ -281,64 +282,19 @@ at::Tensor epoch(const at::Tensor& X, const at::Tensor& target, const at::Tensor
   }
   return at::tensor({loss_sum, static_cast<double>(steps), stopped, last}, at::TensorOptions().dtype(at::kDouble));
 }
-void check_param(const at::Tensor& t, const char* name, at::ScalarType dtype, at::IntArrayRef shape) {
-  TORCH_CHECK(!t.is_cuda(), name, " must be a CPU tensor, got ", t.device());
-  TORCH_CHECK(t.scalar_type() == dtype, name, " must have the dtype of X (", dtype, "), got ", t.scalar_type());
-  TORCH_CHECK(t.sizes() == shape, name, " must have shape ", shape, ", got ", t.sizes());
-}
-
 at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, const at::Tensor& sw_in,
                          const at::Tensor& order_in, const at::Tensor& weight, const at::Tensor& bias,
                          const at::Tensor& table, const at::Tensor& w_avg, const at::Tensor& b_avg, double lr,
                          double lam, double alpha, int64_t batch_size, c10::string_view family, bool group,
                          int64_t n_total, double step_tol) {
   SB_CHECK_CPU(X_in);
-  SB_CHECK_DIM(X_in, 2);
-  TORCH_CHECK(X_in.scalar_type() == at::kFloat || X_in.scalar_type() == at::kDouble,
-              "X must be float32 or float64, got ", X_in.scalar_type());
-  const std::string fam(family.data(), family.size());
-  TORCH_CHECK(fam == "multinomial" || fam == "gaussian", "family must be multinomial or gaussian, got ", fam);
-  const bool multinomial = fam == "multinomial";
+  const bool multinomial = shortcutbench::check_saga_enet_inputs(X_in, target_in, sw_in, order_in, weight, bias, table,
+                                                                 w_avg, b_avg, lr, lam, alpha, batch_size, family,
+                                                                 n_total);
   const auto dtype = X_in.scalar_type();
-  const int64_t n = X_in.size(0), d = X_in.size(1);
-  SB_CHECK_DIM(weight, 2);
-  const int64_t k = weight.size(0);
-  TORCH_CHECK(k >= 1, "weight must have at least one row (class), got shape ", weight.sizes());
-  check_param(weight, "weight", dtype, {k, d});
-  check_param(bias, "bias", dtype, {k});
-  check_param(table, "table", dtype, {n, k});
-  check_param(w_avg, "w_avg", dtype, {k, d});
-  check_param(b_avg, "b_avg", dtype, {k});
-  TORCH_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
-  TORCH_CHECK(n_total >= 1, "n_total must be >= 1, got ", n_total);
-  TORCH_CHECK(lr > 0 && lam >= 0 && alpha >= 0 && alpha <= 1,
-              "need lr > 0, lam >= 0, 0 <= alpha <= 1, got lr=", lr, " lam=", lam, " alpha=", alpha);
-  SB_CHECK_CPU(order_in);
-  TORCH_CHECK(order_in.scalar_type() == at::kLong && order_in.dim() == 1, "order must be int64 [m], got ",
-              order_in.scalar_type(), " ", order_in.sizes());
   auto order = order_in.contiguous();
-  if (order.numel()) {
-    TORCH_CHECK(order.min().item<int64_t>() >= 0 && order.max().item<int64_t>() < n,
-                "order must index rows of X in [0, ", n, ")");
-  }
   auto target = target_in.contiguous();
-  if (multinomial) {
-    TORCH_CHECK(target.scalar_type() == at::kLong && target.dim() == 1 && target.size(0) == n,
-                "multinomial target must be int64 labels of shape [", n, "], got ", target.scalar_type(), " ",
-                target.sizes());
-    if (n) {
-      TORCH_CHECK(target.min().item<int64_t>() >= 0 && target.max().item<int64_t>() < k,
-                  "labels must lie in [0, ", k, ") for weight of shape ", weight.sizes());
-    }
-  } else {
-    TORCH_CHECK(target.scalar_type() == dtype && target.dim() == 2 && target.size(0) == n && target.size(1) == k,
-                "gaussian target must have the dtype of X and shape [", n, ", ", k, "], got ", target.scalar_type(),
-                " ", target.sizes());
-  }
   auto sw = sw_in.contiguous();
-  TORCH_CHECK(sw.numel() == 0 || (sw.scalar_type() == dtype && sw.dim() == 1 && sw.size(0) == n),
-              "sample_weight must be empty or of shape [", n, "] with the dtype of X, got ", sw.scalar_type(), " ",
-              sw.sizes());
   auto X = X_in.contiguous();
   // updated in place, in any layout
   const shortcutbench::InPlace w_io(weight), b_io(bias), t_io(table), wa_io(w_avg), ba_io(b_avg);

@@ -7,6 +7,7 @@
 #include <torch/library.h>
 
 #include "../cpu/inplace.h"
+#include "../saga_enet.h"
 #include "utils.cuh"
 
 namespace {
@@ -29,26 +30,8 @@ at::Tensor saga_enet_cuda(const at::Tensor& X, const at::Tensor& target, const a
                           double lam, double alpha, int64_t batch_size, c10::string_view family, bool group,
                           int64_t n_total, double step_tol) {
   SB_CHECK_CUDA(X);
-  for (const at::Tensor* t : {&target, &order, &weight, &bias, &table, &w_avg, &b_avg}) SB_CHECK_SAME_DEVICE(X, (*t));
-  SB_CHECK_DIM(X, 2);
-  TORCH_CHECK(X.scalar_type() == at::kFloat || X.scalar_type() == at::kDouble, "X must be float32 or float64, got ",
-              X.scalar_type());
-  const std::string fam(family.data(), family.size());
-  TORCH_CHECK(fam == "multinomial" || fam == "gaussian", "family must be multinomial or gaussian, got ", fam);
-  const int64_t n = X.size(0), d = X.size(1), k = weight.size(0);
-  auto same = [&](const at::Tensor& t, const char* name, at::IntArrayRef shape) {
-    TORCH_CHECK(t.scalar_type() == X.scalar_type() && t.sizes() == shape, name, " must be ", shape, " of X's dtype, got ",
-                t.sizes(), " ", t.scalar_type());
-  };
-  same(weight, "weight", {k, d});
-  same(bias, "bias", {k});
-  same(table, "table", {n, k});
-  same(w_avg, "w_avg", {k, d});
-  same(b_avg, "b_avg", {k});
-  TORCH_CHECK(batch_size >= 1 && n_total >= 1, "need batch_size >= 1 and n_total >= 1");
-  TORCH_CHECK(lr > 0 && lam >= 0 && alpha >= 0 && alpha <= 1, "need lr > 0, lam >= 0, 0 <= alpha <= 1");
-  TORCH_CHECK(order.scalar_type() == at::kLong && order.dim() == 1, "order must be int64 [m]");
-  const bool multinomial = fam == "multinomial";
+  const bool multinomial = shortcutbench::check_saga_enet_inputs(X, target, sw, order, weight, bias, table, w_avg,
+                                                                 b_avg, lr, lam, alpha, batch_size, family, n_total);
   const c10::cuda::CUDAGuard guard(X.device());
   const shortcutbench::InPlace w_io(weight), b_io(bias), t_io(table), wa_io(w_avg), ba_io(b_avg);
   const at::Tensor &W = w_io.buf(), &b = b_io.buf(), &tab = t_io.buf(), &wa = wa_io.buf(), &ba = ba_io.buf();
