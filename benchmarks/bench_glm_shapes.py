@@ -43,6 +43,7 @@ import numpy as np
 import pytest
 import torch
 
+from shortcutbench import _ext
 from shortcutbench.glm import PathConfig, fit_path, lambda_grid, lambda_max, objective
 
 from bench_glm_path import _one_thread, glm_saga_prefix, synthetic
@@ -197,6 +198,7 @@ def glm_saga_info(problem, ours):
 @pytest.mark.benchmark(group="glm_shapes")
 def bench_shapes_ours_vs_baselines(benchmark, problem):
     info = benchmark.extra_info
+    info["isa"] = _ext.isa()  # the CD kernel's ISA path (csrc/cpu/enet_cd_isa.cpp; SHORTCUTBENCH_ISA picks)
     info.update(ours_info(problem, lambda fn, rounds: benchmark.pedantic(fn, rounds=rounds, iterations=1)))
     t_ours = info["seconds"]
     info.update(glmnet_info(problem, info))

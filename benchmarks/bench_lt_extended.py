@@ -17,26 +17,19 @@ import torch
 
 from shortcutbench.data.lt import extended_spec, toy_dataset
 from shortcutbench.ops.lt_extended import LTPass, lt_extended_reference
-from shortcutbench.testing import compiled
+from shortcutbench.testing import ISA_PATHS, compiled, on_isa
 
 SUB_RANGE = 1 << 18
 REFERENCE_S = {}  # the scaled reference full-pass time of this run (filled by the baseline)
-ISA_PATHS = ["baseline", "avx2", "avx512"]
 
 
 @pytest.fixture(params=ISA_PATHS)
 def isa(request):
     """Run the compiled kernel on one ISA path (skipped where the CPU lacks it), then restore."""
-    from shortcutbench import _ext
-
     if not compiled("lt_extended", torch.device("cpu")):
         pytest.skip("lt_extended not compiled")
-    if request.param not in _ext._C.isa_supported():
-        pytest.skip(f"this CPU cannot run the {request.param} path")
-    before = _ext.isa()
-    _ext._C.set_isa(request.param)
-    yield request.param
-    _ext._C.set_isa(before)
+    with on_isa(request.param) as name:
+        yield name
 
 
 def _cpu_seconds(fn, *args):

@@ -4,8 +4,11 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <tuple>
+#include <vector>
 
 #include "../macros.h"
 #include "inplace.h"

@@ -8,6 +8,13 @@
 #include <string>
 #include <vector>
 
+// GCC on x86: kernels keep per-ISA copies under #pragma GCC target (elsewhere only the baseline one).
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
+#define SB_ISA_X86 1
+#else
+#define SB_ISA_X86 0
+#endif
+
 namespace shortcutbench {
 
 enum class Isa { baseline = 0, avx2 = 1, avx512 = 2 };

@@ -24,12 +24,6 @@
 #include "../macros.h"
 #include "isa.h"
 
-// GCC on x86: the per-ISA copies below need #pragma GCC target.
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
-#define SB_ISA_X86 1
-#else
-#define SB_ISA_X86 0
-#endif
 
 namespace {
 
@@ -174,24 +168,8 @@ void contract(const Problem<T>& pr, const BaseTables& tb, Accum& acc, double* gr
 
 // One copy of the hot loop per ISA path (isa.h). The build targets baseline x86-64; the wider
 // copies are compiled under a target pragma and only run where the CPU has the instructions.
-#define SB_ISA_NS isa_baseline
-#include "lt_extended_kernel.h"
-#undef SB_ISA_NS
-#if SB_ISA_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define SB_ISA_NS isa_avx2
-#include "lt_extended_kernel.h"
-#undef SB_ISA_NS
-#pragma GCC pop_options
-#pragma GCC push_options
-// 512-bit vectors (GCC would otherwise prefer 256 on most AVX-512 parts).
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")
-#define SB_ISA_NS isa_avx512
-#include "lt_extended_kernel.h"
-#undef SB_ISA_NS
-#pragma GCC pop_options
-#endif
+#define SB_ISA_KERNEL "lt_extended_kernel.h"
+#include "isa_copies.h"
 
 template <typename T>
 using RunOuter = void (*)(const Problem<T>&, const BaseTables&, const std::vector<T>&, int64_t, int64_t, int64_t,

@@ -1,6 +1,8 @@
 """Canonical devices and dtypes for tests (pytorch_scatter's testing.py pattern)."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -9,6 +11,8 @@ from . import _ext
 devices = [torch.device("cpu")] + ([torch.device("cuda:0")] if torch.cuda.is_available() else [])
 float_dtypes = [torch.float32, torch.float64]
 has_ext = _ext.has_ops()
+# instruction-set paths of the kernels that keep one copy per ISA (csrc/cpu/isa.h)
+ISA_PATHS = ("baseline", "avx2", "avx512")
 
 
 def compiled(op: str, device: torch.device) -> bool:
@@ -24,3 +28,19 @@ def needs_kernel(op: str, device: torch.device = torch.device("cpu")):
     else:
         why = f"shortcutbench._C not importable: {_ext._IMPORT_ERROR}"
     return pytest.mark.skipif(not compiled(op, device), reason=f"{op} not compiled ({why})")
+
+
+@contextlib.contextmanager
+def on_isa(name: str):
+    """Run the per-ISA kernels on path ``name`` inside the block, then restore the path; skips the
+    test where the extension is absent or the CPU lacks the path."""
+    if not has_ext:
+        pytest.skip(f"shortcutbench._C not importable: {_ext._IMPORT_ERROR}")
+    if name not in _ext._C.isa_supported():
+        pytest.skip(f"this CPU cannot run the {name} path")
+    before = _ext.isa()
+    _ext._C.set_isa(name)
+    try:
+        yield name
+    finally:
+        _ext._C.set_isa(before)

@@ -3,7 +3,7 @@ import torch
 
 from shortcutbench.glm import lambda_grid, lambda_max
 from shortcutbench.ops.enet_cd_path import enet_cd_path_reference
-from shortcutbench.testing import needs_kernel
+from shortcutbench.testing import ISA_PATHS, needs_kernel, on_isa
 
 pytestmark = pytest.mark.ext
 
@@ -22,7 +22,9 @@ def _problem(n=90, d=8, k=3, seed=0):
 @pytest.mark.parametrize("k,first", [(3, 0), (2, 1)])
 @pytest.mark.parametrize("alpha", [0.5, 0.99])
 @pytest.mark.parametrize("predict,screening", [(True, True), (False, False)])
-def test_compiled_path_matches_reference(k, first, alpha, predict, screening):
+@pytest.mark.parametrize("isa", ISA_PATHS)
+def test_compiled_path_matches_reference(k, first, alpha, predict, screening, isa):
+    """On every ISA copy of the kernel (csrc/cpu/enet_cd_isa.cpp) this CPU can run."""
     X, y, sw = _problem(k=k)
     lams = torch.tensor(lambda_grid(lambda_max(X, y, k, alpha, "multinomial", sample_weight=sw), 8, 0.02),
                         dtype=torch.float64)
@@ -30,7 +32,8 @@ def test_compiled_path_matches_reference(k, first, alpha, predict, screening):
     start = [torch.zeros(k, X.shape[1], dtype=torch.float64), torch.zeros(k, dtype=torch.float64)]
     sc, sr = [t.clone() for t in start], [t.clone() for t in start]
     args = (alpha, 1e-6, 500, 1e-3, first, predict, screening)
-    out_c = torch.ops.shortcutbench.enet_cd_path(X.T.contiguous(), y, sw, varies, lams, *sc, *args)
+    with on_isa(isa):
+        out_c = torch.ops.shortcutbench.enet_cd_path(X.T.contiguous(), y, sw, varies, lams, *sc, *args)
     out_r = enet_cd_path_reference(X.T.contiguous(), y, sw, varies, lams, *sr, *args)
     torch.testing.assert_close(out_c[0], out_r[0], rtol=1e-7, atol=1e-9)  # weights at every λ
     torch.testing.assert_close(out_c[1], out_r[1], rtol=1e-7, atol=1e-9)
