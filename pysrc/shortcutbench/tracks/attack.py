@@ -93,8 +93,9 @@ PROTOCOLS: Dict[str, AttackProtocol] = {
                             square_queries=100, n_min_eps=10, min_eps_iters=25, min_eps_restarts=1,
                             min_eps_steps=7, min_eps_level_iters=25),
     # v4: ranking-grade cells, 1,000 images per split (v3: 100, a 95% interval of about ±10 pp;
-    # issue #25), the same attacks and radii; records carry each cell's image and robust counts
-    "full": AttackProtocol("attack.full.v4", n_per_split=1000),
+    # issue #25), the same attacks and radii; records carry each cell's image and robust counts.
+    # v5: the 7→3 study on 200 reference 7s (v4: 20, whose exact 95% interval spans ±20 pp; issue #18)
+    "full": AttackProtocol("attack.full.v5", n_per_split=1000, n_min_eps=200),
 }
 
 

@@ -206,8 +206,8 @@ class SparseTrack(Track):
         proto = records[0].config["protocol"] if records else {}
         path = proto.get("path", {})
         notes = [
-            f"Protocol `{records[0].protocol if records else '-'}` on the zoo models of `"
-            f"{records[0].config.get('shortcut_protocol') if records else '-'}`: elastic-net multinomial path "
+            f"Protocol `{records[0].protocol if records else '-'}` on the shipped zoo weights (each record names "
+            f"its weights' SHA-256): elastic-net multinomial path "
             f"(α = {path.get('alpha')}, K = {path.get('n_lambdas')} λ's from λ_max to {path.get('eps')}·λ_max, log-spaced) "
             f"fitted by minibatch SAGA (compiled `saga_enet`) on the penultimate features (`model.features`) of the "
             f"skewed train split, standardised (ddof 0); each λ stops when the duality gap certifies relative "
