@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from shortcutbench.ops.saga_enet import enet_prox, saga_enet, saga_enet_reference
-from shortcutbench.testing import needs_kernel
+from shortcutbench.testing import ISA_PATHS, needs_kernel, on_isa
 
 pytestmark = pytest.mark.ext
 needs_saga_enet = needs_kernel("saga_enet")  # the compiled-vs-reference tests; the rest run on either
@@ -46,20 +46,23 @@ def test_compiled_epoch_matches_reference(family, group, dtype, weighted):
 @needs_saga_enet
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("n, d, batch", [(103, 600, 30), (97, 9, 7)])
-def test_compiled_epoch_matches_reference_off_the_blocks(n, d, batch, threads):
+@pytest.mark.parametrize("isa", ISA_PATHS)
+def test_compiled_epoch_matches_reference_off_the_blocks(n, d, batch, threads, isa):
     """Minibatches not a multiple of the kernel's 4/8-row blocks, d above its column block, a last
-    partial minibatch, and more than one thread: every remainder path against the reference."""
+    partial minibatch, and more than one thread: every remainder path against the reference, on
+    every ISA copy of the kernel this CPU can run (saga_enet_kernel.h)."""
     X, target, sw, order, st_c = _problem("multinomial", torch.float64, n=n, d=d)
     st_r = [t.clone() for t in st_c]
-    prev = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        for _ in range(2):
-            torch.ops.shortcutbench.saga_enet(X, target, sw, order, *st_c, 0.02, 0.02, 0.7, batch, "multinomial",
-                                              False, n, -1.0)
-            saga_enet_reference(X, target, sw, order, *st_r, 0.02, 0.02, 0.7, batch, "multinomial", False, n)
-    finally:
-        torch.set_num_threads(prev)
+    with on_isa(isa):
+        prev = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            for _ in range(2):
+                torch.ops.shortcutbench.saga_enet(X, target, sw, order, *st_c, 0.02, 0.02, 0.7, batch, "multinomial",
+                                                  False, n, -1.0)
+                saga_enet_reference(X, target, sw, order, *st_r, 0.02, 0.02, 0.7, batch, "multinomial", False, n)
+        finally:
+            torch.set_num_threads(prev)
     for a, b in zip(st_c, st_r):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
     assert (st_c[0] != 0).any()

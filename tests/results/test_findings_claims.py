@@ -7,6 +7,7 @@ from shortcutbench.results.findings import DOES_NOT, INCONCLUSIVE, NOT_YET, REPR
 from shortcutbench.results.record import make_record
 from shortcutbench.results.stats import clopper_pearson, fisher_exact_p
 from shortcutbench.tracks.attack import PROTOCOLS as ATTACK_PROTOCOLS
+from shortcutbench.tracks.invariance import PROTOCOLS as INVARIANCE_PROTOCOLS
 
 ERM = "lazy_cnn.erm"
 
@@ -232,7 +233,7 @@ def _nspgd(rates, tau):
     """rates: NSPGD success of (Normal, AT, CCAT) over 12 pairs each."""
     recs = []
     for (_, model), rate in zip(fc.NSPGD_MODELS, rates):
-        recs.append(_rec("invariance", model, "invariance.full.v3",
+        recs.append(_rec("invariance", model, INVARIANCE_PROTOCOLS["full"].name,
                          {"pairs": 12, "halfspace": {"success": rate}, "tau_99tpr": tau, "rerr_99tpr": 0.1},
                          0, {"protocol": {"projections": ["halfspace"]}}))
     return {"invariance": recs}

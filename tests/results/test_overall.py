@@ -3,8 +3,10 @@
 from shortcutbench.results.overall import _labels, overall_rows, overall_table
 from shortcutbench.results.record import make_record
 from shortcutbench.tracks.attack import PROTOCOLS as ATTACK_PROTOCOLS
+from shortcutbench.tracks.invariance import PROTOCOLS as INVARIANCE_PROTOCOLS
 
-ATTACK_FULL = ATTACK_PROTOCOLS["full"].name  # the current preset: older ones are not ranked
+ATTACK_FULL = ATTACK_PROTOCOLS["full"].name  # the current presets: older ones are not ranked
+INVARIANCE_FULL = INVARIANCE_PROTOCOLS["full"].name
 
 
 def _attack(model, acc_easy_01, seed=0, protocol=ATTACK_FULL):
@@ -14,7 +16,7 @@ def _attack(model, acc_easy_01, seed=0, protocol=ATTACK_FULL):
 
 
 def _invariance(model, success):
-    return make_record("invariance", model, 0, "full", "invariance.full.v3", {"halfspace": {"success": success}},
+    return make_record("invariance", model, 0, "full", INVARIANCE_FULL, {"halfspace": {"success": success}},
                        {"protocol": {"projections": ["halfspace"]}}, "fp", 0.0)
 
 
