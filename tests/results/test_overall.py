@@ -36,6 +36,8 @@ def test_headline_per_track_and_ranking():
     assert abs(rows["b"]["score"] - (0.0 + 0.5 + 0.8) / 3) < 1e-12
     assert [r["model"] for r in overall_rows(recs)] == ["b", "a", "c"]
     assert not rows["c"]["complete"] and rows["c"]["covered"] == 1
+    # c's score (100 %) is the highest, yet a partial row holds no rank (issue #18)
+    assert [rows[m]["rank"] for m in "bac"] == [1, 2, "–"]
 
 
 def test_missing_headline_value_is_not_zero():

@@ -3,11 +3,12 @@
 Ranking rule (printed under the table): each track that declares a ``headline_metric`` (a value
 in [0, 1], higher is better, read from a record by ``Track.headline`` as its ``headline_rule``
 says) contributes the model's mean of that value over its seeds, under
-the most thorough profile stored for it. Models that have every headline track come first, by
-the unweighted mean of their headline values (descending); models missing some follow, by the
-number of headline tracks they have, then by the mean over those. Ties: model id. Unlike a single
-RobustBench column (research/adversarial.md §2) a missing track is never counted as zero, and a
-partial row is never ranked above a complete one.
+the most thorough profile stored for it. Only models that have every headline track are ranked,
+by the unweighted mean of their headline values (descending; equal merit, equal rank); models
+missing some are listed after them, unranked (rank ``–``), by the number of headline tracks they
+have, then by the mean over those. Ties: model id. Unlike a single RobustBench column
+(research/adversarial.md §2) a missing track is never counted as zero, and a partial row never
+holds a rank (issue #18: no model ranks high by having fewer scores).
 """
 from __future__ import annotations
 
@@ -81,10 +82,16 @@ def _merit(r):
     return (not r["complete"], -r["covered"], -(r["score"] if r["score"] == r["score"] else -1))
 
 
+UNRANKED = "–"  # the rank cell of a partial row
+
+
 def _ranked(rows: List[Dict]) -> List[Dict]:
     ordered = sorted(rows, key=lambda r: (_merit(r), r["model"]))
     for i, row in enumerate(ordered):  # competition ranking: equal merit, equal rank ("1, 1, 3")
-        row["rank"] = ordered[i - 1]["rank"] if i and _merit(ordered[i - 1]) == _merit(row) else i + 1
+        if not row["complete"]:
+            row["rank"] = UNRANKED
+        else:
+            row["rank"] = ordered[i - 1]["rank"] if i and _merit(ordered[i - 1]) == _merit(row) else i + 1
     return ordered
 
 
@@ -102,7 +109,8 @@ def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
         code = [r for r in rows if kind_of(r["records"]) == "code"]
         rows = _ranked([r for r in rows if r not in code]) + _ranked(code)
         for r in code:
-            r["rank"] = f"code {r['rank']}"
+            if r["rank"] != UNRANKED:
+                r["rank"] = f"code {r['rank']}"
     tracks = sorted({t for row in rows for t in row["tracks"]})
     head = [t for t in tracks if TRACKS.get(t).headline_metric]
     cols = (["rank", "model", "kind", "score"] + [f"{t}: {TRACKS.get(t).headline_metric}" for t in head] +
@@ -122,9 +130,10 @@ def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
                   ("yes" if card["extra_data"] else "no") if card else "no", card["hash"] if card else "–"]
         out.append(cells)
     notes = [
-        "Rank: models with every headline track first, by score = unweighted mean of the per-track headline "
-        "metrics (each in %, higher is better, mean over the model's seeds); then models missing tracks, by how "
-        "many they have, then by the mean over those (marked partial); equal merit, equal rank. A missing track never counts as zero.",
+        "Rank: only models with every headline track are ranked, by score = unweighted mean of the per-track "
+        "headline metrics (each in %, higher is better, mean over the model's seeds); equal merit, equal rank. "
+        "Models missing a headline track follow, unranked (rank –, score marked partial), by how many tracks they "
+        "have, then by the mean over those. A missing track never counts as zero.",
         "Headline cells: mean ± standard error over seeds (ddof = 1) under the most thorough profile stored for "
         "that model; `protocols` names the frozen preset of each track that produced the row. Per track: " +
         "; ".join(f"**{t}**: {TRACKS.get(t).headline_rule}" for t in head) + ".",
