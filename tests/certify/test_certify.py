@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from shortcutbench.certify import (LinearView, exact_radius, grid_check, grid_counterexample_model, ibp_radius,
-                                   pgd_attack, worst_margin)
+                                   pgd_attack, pgd_run, worst_margin)
 from shortcutbench.data.lt import oracle_filters, toy_dataset
 from shortcutbench.models.conv_maxpool import ConvMaxPool
 
@@ -67,3 +67,36 @@ def test_ibp_exact_pgd_ordering_on_a_trained_like_model():
         if r > 0:  # PGD cannot break an image inside its exact radius
             assert not pgd_attack(model, data.images[i:i + 1, None], data.labels[i:i + 1], r * 0.98,
                                   generator=torch.Generator().manual_seed(0)).any()
+
+
+def test_pgd_finds_nothing_inside_the_radius_and_only_real_counterexamples_beyond_it():
+    """The oracle's exact radius is 1/2 on every L-T image (first test): the engine's PGD must break
+    nothing at ε = 0.45, and every point it returns at ε = 0.6 must lie in the ε-box ∩ [0, 1] and flip
+    the logits of the LP's linear view (numpy, float64: independent of the torch model)."""
+    data = toy_dataset("lt")
+    model = ConvMaxPool(3).set_filters(oracle_filters(data))
+    view = LinearView.of(oracle_filters(data), None, data.canvas)
+    x = data.images.unsqueeze(1)
+    assert not pgd_run(model, x, data.labels, 0.45).success.any()
+    res = pgd_run(model, x, data.labels, 0.6)
+    assert res.success.any()
+    for i in res.success.nonzero()[:, 0].tolist():
+        adv, y = res.x_adv[i, 0].double(), int(data.labels[i])
+        assert float((adv - data.images[i].double()).abs().max()) <= 0.6 + 1e-6
+        assert 0.0 <= float(adv.min()) and float(adv.max()) <= 1.0
+        logits = view.logits(adv.numpy().ravel())
+        assert logits[1 - y] > logits[y] - 1e-6
+
+
+def test_pgd_at_zero_eps_is_the_clean_prediction_and_draws_no_noise():
+    """ε = 0: no perturbation exists, so the answer is the clean misclassification; the shared
+    generator of an ε sweep is left untouched (the next ε sees the same stream as before)."""
+    data = toy_dataset("lt")
+    x = data.images.unsqueeze(1)
+    gen = torch.Generator().manual_seed(5)
+    state = gen.get_state()
+    right = ConvMaxPool(3).set_filters(oracle_filters(data))
+    swapped = ConvMaxPool(3).set_filters(oracle_filters(data).flip(0))  # class filters swapped: every image wrong
+    assert not pgd_attack(right, x, data.labels, 0.0, generator=gen).any()
+    assert pgd_attack(swapped, x, data.labels, 0.0, generator=gen).all()
+    assert torch.equal(gen.get_state(), state)

@@ -145,3 +145,16 @@ def test_epoch_cap_is_flagged():
     assert first.converged and not first.capped and first.gap <= 1e-9 * (first.objective - first.gap)
     assert last.capped and not last.converged and last.stopped_by == "max_epochs"
     assert last.gap > 1e-9 * (last.objective - last.gap)  # the flag marks a gap above the target
+
+
+def test_every_function_of_the_path_fits_on_a_screen():
+    """Issue 19: glm/path.py's functions stay under 80 lines (its `_fit_path` once had 181)."""
+    import ast
+    from pathlib import Path
+
+    import shortcutbench.glm.path as path_module
+
+    tree = ast.parse(Path(path_module.__file__).read_text())
+    lengths = {f"{n.name} (line {n.lineno})": n.end_lineno - n.lineno + 1 for n in ast.walk(tree)
+               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    assert lengths and max(lengths.values()) < 80, sorted(lengths.items(), key=lambda kv: -kv[1])[:3]

@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 import torch
 
+from shortcutbench.certify import LinearView
 from shortcutbench.cli import main
 from shortcutbench.data.lt import extended_spec, oracle_filters, toy_dataset
 from shortcutbench.errors import UsageError
@@ -8,7 +10,7 @@ from shortcutbench.models.conv_maxpool import ConvMaxPool
 from shortcutbench.ops.lt_extended import lt_extended
 from shortcutbench.results.record import make_record
 from shortcutbench.tracks import RunContext
-from shortcutbench.tracks.provable import PROTOCOLS, ProvableTrack, protocol_for
+from shortcutbench.tracks.provable import PROTOCOLS, ProvableTrack, _pgd_counterexample, protocol_for
 from shortcutbench.train.extended_set import ExtendedTrainConfig, train_extended
 
 
@@ -79,3 +81,20 @@ def test_full_protocol_cap_lets_the_corners_model_reach_100_percent_of_the_full_
     out = lt_extended(full.bases, full.labels, full.pixels, full.offsets, res.model.filters.detach(), None, 0,
                       full.size, False, False, False, 1)
     assert full.size == 344_373_768 and int(out.correct) == full.size and out.misclassified.numel() == 0
+
+
+def test_pgd_counterexample_is_none_inside_the_radius_and_a_checked_image_beyond_it():
+    """The oracle's radius is 1/2 (tests/certify): at ε = 0.4 there is nothing to find; at ε = 0.6
+    the stored image lies within ε of its base image and in [0, 1], and its stored logits are the
+    LP view's logits of the stored pixels (float64 numpy) with the wrong class on top."""
+    data = toy_dataset("lt")
+    model = ConvMaxPool(3).set_filters(oracle_filters(data))
+    assert _pgd_counterexample(model, data.images, data.labels, 0.4, seed=0) is None
+    ce = _pgd_counterexample(model, data.images, data.labels, 0.6, seed=0)
+    i, adv = ce["image"], np.asarray(ce["x"])
+    gap = np.abs(adv - data.images[i].numpy()).max()
+    assert gap <= 0.6 + 1e-6 and ce["linf"] == pytest.approx(gap, abs=1e-6)
+    assert adv.min() >= 0.0 and adv.max() <= 1.0
+    logits = LinearView.of(oracle_filters(data), None, data.canvas).logits(adv.ravel())
+    assert ce["logits"] == pytest.approx(logits.tolist(), abs=1e-5)
+    assert int(np.argmax(ce["logits"])) != int(data.labels[i])

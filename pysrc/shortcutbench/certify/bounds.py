@@ -1,12 +1,13 @@
-"""Interval-bound (IBP) certificate, exhaustive grid check and a small local PGD for the
+"""Interval-bound (IBP) certificate, exhaustive grid check and PGD (the attack engine's) for the
 2-filter conv + max-pool model — the three cheaper views that bracket the exact LP answer:
 IBP-certified ≤ exact-robust ≤ PGD-robust accuracy at every ε."""
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from ..attacks import PGD, AttackResult
+from ..attacks.engine import random_start
 from ..utils.threads import single_thread
 from .lp import LinearView, _bounds
 
@@ -41,29 +42,26 @@ def ibp_radius(view: LinearView, x: np.ndarray, y: int, clip: bool = False, eps_
     return lo
 
 
-def pgd_attack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 50,
-               alpha: float | None = None, clip: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-    """ℓ∞ PGD (Madry et al.) with a uniform random start, sign steps of α (default 0.1·ε, seed 001
-    §6.2.3), projection onto the ε-box (∩ [0, 1] when clip). Returns a bool tensor: True where some
-    iterate (the start included) was misclassified — a found counterexample."""
-    with single_thread():
-        return _pgd(model, x, y, eps, steps, 0.1 * eps if alpha is None else alpha, clip, generator)
-
-
-def _pgd(model, x, y, eps, steps, alpha, clip, generator):
+def pgd_run(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 50,
+            alpha: float | None = None, generator: torch.Generator | None = None) -> AttackResult:
+    """ℓ∞ PGD (Madry et al.) on the attack engine: a uniform random start U(−ε, ε) drawn from
+    ``generator`` (so restarts and ε sweeps share one stream), sign steps of α (default 0.1·ε, seed
+    001 §6.2.3), projection onto the ε-box ∩ [0, 1] (torchattacks' PGD, which the thesis ran).
+    ``success`` is True where some iterate (the start included) or x itself is misclassified."""
+    gen = torch.Generator().manual_seed(0) if generator is None else generator
+    atk = PGD(eps=eps, steps=steps, step_size=0.1 * eps if alpha is None else alpha, random_start=False)
     x = x.detach()
-    broken = model(x).argmax(1) != y
+    # the start is drawn here, not by the attack: its own generator restarts from its seed every call
+    start = random_start(x, atk.per_sample_eps(x, None), False, gen, uniform_box=True)
+    with single_thread():  # 8 tiny images: threads cost more than they save (utils/threads.py)
+        return atk(model, x, y, x_init=start)
+
+
+def pgd_attack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 50,
+               alpha: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Bool tensor: True where :func:`pgd_run` found a counterexample. ε ≤ 0 draws no noise (the
+    clean prediction decides), so a sweep starting at ε = 0 leaves the generator's stream alone."""
     if eps <= 0:
-        return broken
-    delta = (torch.rand(x.shape, generator=generator, dtype=x.dtype) * 2 - 1) * eps
-    for _ in range(steps + 1):
-        adv = x + delta
-        if clip:
-            adv = adv.clamp(0, 1)
-        adv.requires_grad_(True)
-        logits = model(adv)
-        broken |= logits.argmax(1) != y
-        loss = F.cross_entropy(logits, y)
-        (grad,) = torch.autograd.grad(loss, adv)
-        delta = (delta + alpha * grad.sign()).clamp(-eps, eps).detach()
-    return broken
+        with torch.no_grad():
+            return model(x).argmax(1) != y
+    return pgd_run(model, x, y, eps, steps, alpha, generator).success

@@ -264,13 +264,32 @@ def fit_path(X, y, config: PathConfig = PathConfig(), **kwargs) -> PathResult:
         torch.set_num_threads(threads)
 
 
-def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, val=None, test=None,
-             lambdas: Optional[Sequence[float]] = None, lam_max: Optional[float] = None, n_classes: Optional[int] = None,
-             state: Optional[Dict[str, torch.Tensor]] = None, init: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
-             on_point: Optional[Callable[[PathPoint], None]] = None) -> PathResult:
-    cfg = config
+@dataclass
+class _Problem:
+    """The standardised training problem of one path, with its evaluation splits and λ's."""
+    Xs: torch.Tensor  # [n, d] standardised, in the config's dtype
+    target: torch.Tensor  # labels [n] (multinomial) or targets [n, k] (gaussian)
+    k: int
+    sw: Optional[torch.Tensor]  # sample weights in the config's dtype, or None
+    s64: torch.Tensor  # sample weights in float64 (ones when none)
+    mu: torch.Tensor
+    sd: torch.Tensor
+    splits: Dict[str, "_Split"]
+    lmax: float
+    lams: List[float]
+
+    @property
+    def n(self) -> int:
+        return self.Xs.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.Xs.shape[1]
+
+
+def _problem(X, y, cfg: PathConfig, sample_weight, val, test, lambdas, lam_max, n_classes) -> _Problem:
+    """Checked inputs (:mod:`.inputs`), the standardisation, λ_max and the λ grid."""
     dtype = getattr(torch, cfg.dtype)
-    t_start = time.perf_counter()
     X = inputs.features(X)
     n, d = X.shape
     if cfg.family == "multinomial":
@@ -293,158 +312,238 @@ def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, va
     if not lmax > 0:  # every column constant (or uncorrelated with y): W = 0 at every λ
         raise UsageError("lambda_max is 0: no feature column varies with the labels (all constant?)")
     lams = inputs.lambda_path(lambdas if lambdas is not None else lambda_grid(lmax, cfg.n_lambdas, cfg.eps, cfg.do_zero))
-    if cd.choose(cfg, n, lams, warm=state is not None or init is not None) == "cd":
-        b0 = _intercept_only(target, k, cfg.family, s64)
+    return _Problem(Xs, target, k, sw, s64, mu, sd, splits, lmax, lams)
 
-        Ws, bs, stats = cd.cd_path(Xs, target, sw, k, lams, cfg, b0)
-        points = _cd_points(lams, Ws, bs, stats, mu, sd, Xs, target, sw, cfg, splits)
-        if on_point is not None:
-            for point in points:
-                on_point(point)
-        W, b = Ws[-1], bs[-1]
-        table, b_avg, _ = _exact_table(Xs, W.to(dtype), b.to(dtype), target, cfg.family, s64)
-        st = {"a_table": table, "w_grad_avg": table.T @ Xs / n, "b_grad_avg": b_avg}
-        return PathResult(points, lmax, mu, sd, cfg, st, time.perf_counter() - t_start)
-    batch = cfg.batch_size or auto_batch_size(Xs, sw, cfg.family)
-    step = _ActiveStep(Xs, sw, cfg, batch)
 
-    def certify() -> Certificate:  # the active block into W, then the certificate at (W, b) for this λ
-        _scatter(W, st.W, cols, active)
-        return duality_gap(Xs, target, W, st.b, lam, cfg.alpha, cfg.family, cfg.group, sw,
-                           zt=class_major_logits(Xa, st.W))
-
-    # Weights and SAGA state (warm-started across λ).
-    if init is not None:
-        W = init[0].to(dtype).clone()
-        b = init[1].to(dtype).clone()
+def _fit_path(X, y, config: PathConfig = PathConfig(), *, sample_weight=None, val=None, test=None,
+              lambdas: Optional[Sequence[float]] = None, lam_max: Optional[float] = None,
+              n_classes: Optional[int] = None, state: Optional[Dict[str, torch.Tensor]] = None,
+              init: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+              on_point: Optional[Callable[[PathPoint], None]] = None) -> PathResult:
+    cfg = config
+    t_start = time.perf_counter()
+    p = _problem(X, y, cfg, sample_weight, val, test, lambdas, lam_max, n_classes)
+    if cd.choose(cfg, p.n, p.lams, warm=state is not None or init is not None) == "cd":
+        points, table, b_avg = _fit_cd(p, cfg, on_point)
     else:
-        W = torch.zeros(k, d, dtype=dtype)
-        b = _intercept_only(target if cfg.family == "multinomial" else target.double(), k, cfg.family, s64).to(dtype)
-    if state is not None:
-        table = state["a_table"].to(dtype).clone()  # Ḡ_W is always recomputed from the table (_restrict)
-        b_avg = state["b_grad_avg"].to(dtype).clone()
-    elif cfg.zero_init_state:
-        table = torch.zeros(n, k, dtype=dtype)
-        b_avg = torch.zeros(k, dtype=dtype)
-    else:
-        table, b_avg, _ = _exact_table(Xs, W, b, target, cfg.family, s64)
+        saga = _SagaPath(p, cfg, state, init)
+        points = [saga.solve(lam, on_point) for lam in p.lams]
+        table, b_avg = saga.table, saga.b_avg
+    st = {"a_table": table, "w_grad_avg": table.T @ p.Xs / p.n, "b_grad_avg": b_avg}  # Ḡ_W consistent with the table
+    return PathResult(points, p.lmax, p.mu, p.sd, cfg, st, time.perf_counter() - t_start)
 
-    use_gap = "gap" in cfg.stopping
-    screening = cfg.screening and use_gap
-    gen = torch.Generator().manual_seed(cfg.seed)
-    sw_arg = sw if sw is not None else torch.empty(0, dtype=dtype)
-    step_tol = cfg.tol if "step" in cfg.stopping else -1.0
-    shrink = 1.0  # the safeguard's step multiplier (halved on each backoff)
-    b_null = _intercept_only(target if cfg.family == "multinomial" else target.double(), k, cfg.family, s64)
-    null_loss = data_loss(Xs[:, :0], target, W[:, :0], b_null, cfg.family, sw)  # the W = 0 fit: the loss scale
-    points: List[PathPoint] = []
-    prev_lam, prev_grad, prev_cert, sched = None, None, None, _CheckSchedule(cfg.check_every)
-    before = None  # (λ, W, b) of the λ before the previous one, for the predictor
-    for lam in lams:
-        t0 = time.perf_counter()
-        can_certify = lam > 0
-        start_loss = prev_cert.data_loss if prev_cert is not None else None
-        pred = _predict(before, prev_lam, W, b, lam) if cfg.predict and use_gap else None
-        if pred is not None:
-            before = (prev_lam, W.clone(), b.clone())
-            W, b = pred
-            table, b_avg, start_loss = _exact_table(Xs, W, b, target, cfg.family, s64)
-        elif prev_lam is not None:
-            before = (prev_lam, W.clone(), b.clone())
-        # ---- screening: sequential strong rule on the previous λ's gradient
-        if screening and prev_grad is not None and lam > 0:
-            gn = prev_grad.norm(dim=1) if cfg.group else prev_grad.abs().amax(1)
-            active = (gn > cfg.alpha * (2 * lam - prev_lam)) | (W != 0).any(0)
+
+def _fit_cd(p: _Problem, cfg: PathConfig, on_point) -> Tuple[List[PathPoint], torch.Tensor, torch.Tensor]:
+    """The whole path by block coordinate descent (glm/cd.py); on_point is called once it is done.
+    Returns the points and the SAGA table (and its mean) at the last λ's solution."""
+    b0 = _intercept_only(p.target, p.k, cfg.family, p.s64)
+    Ws, bs, stats = cd.cd_path(p.Xs, p.target, p.sw, p.k, p.lams, cfg, b0)
+    points = _cd_points(p.lams, Ws, bs, stats, p.mu, p.sd, p.Xs, p.target, p.sw, cfg, p.splits)
+    if on_point is not None:
+        for point in points:
+            on_point(point)
+    dtype = p.Xs.dtype
+    table, b_avg, _ = _exact_table(p.Xs, Ws[-1].to(dtype), bs[-1].to(dtype), p.target, cfg.family, p.s64)
+    return points, table, b_avg
+
+
+def _grad_norms(grad: torch.Tensor, group: bool) -> torch.Tensor:
+    """Per-feature norm of the gradient [k, d] that the penalty's KKT condition bounds by λα:
+    ℓ2 over classes for the group penalty, else the largest class entry."""
+    return grad.norm(dim=1) if group else grad.abs().amax(1)
+
+
+@dataclass
+class _Lambda:
+    """One λ's solve in progress: the active columns and their SAGA state, the step, the safeguard's
+    trusted state, and the counters a PathPoint reports."""
+    lam: float
+    active: torch.Tensor  # [d] bool
+    cols: torch.Tensor
+    Xa: torch.Tensor
+    st: "_SagaState"
+    lr: float
+    good: "_Good" = None
+    epochs: int = 0
+    checks: int = 0
+    backoffs: int = 0
+    strikes: int = 0  # certificate checks in a row without a smaller gap
+    stopped_by: str = "max_epochs"
+    best: float = math.inf  # the lookbehind rule's best epoch objective
+    nni: int = 0  # epochs since it improved
+    cert: Optional[Certificate] = None
+
+
+class _SagaPath:
+    """The SAGA path, one λ per :meth:`solve` call; weights, table and averages are warm-started
+    across λ's (module docstring), and so are the safeguard's step multiplier and the schedule."""
+
+    def __init__(self, p: _Problem, cfg: PathConfig, state, init):
+        self.p, self.cfg = p, cfg
+        dtype = p.Xs.dtype
+        self.batch = cfg.batch_size or auto_batch_size(p.Xs, p.sw, cfg.family)
+        self.step = _ActiveStep(p.Xs, p.sw, cfg, self.batch)
+        target64 = p.target if cfg.family == "multinomial" else p.target.double()
+        if init is not None:
+            self.W, self.b = init[0].to(dtype).clone(), init[1].to(dtype).clone()
         else:
-            active = torch.ones(d, dtype=torch.bool)
-        cols = active.nonzero()[:, 0]
-        Xa, st = _restrict(Xs, W, b, table, b_avg, cols, n, full=bool(active.all()))
-        sched.costs(len(cols), d)
-        lr = shrink * step(Xa, cols)
+            self.W = torch.zeros(p.k, p.d, dtype=dtype)
+            self.b = _intercept_only(target64, p.k, cfg.family, p.s64).to(dtype)
+        if state is not None:
+            self.table = state["a_table"].to(dtype).clone()  # Ḡ_W is always recomputed from the table (_restrict)
+            self.b_avg = state["b_grad_avg"].to(dtype).clone()
+        elif cfg.zero_init_state:
+            self.table, self.b_avg = torch.zeros(p.n, p.k, dtype=dtype), torch.zeros(p.k, dtype=dtype)
+        else:
+            self.table, self.b_avg, _ = _exact_table(p.Xs, self.W, self.b, p.target, cfg.family, p.s64)
+        self.use_gap = "gap" in cfg.stopping
+        self.screening = cfg.screening and self.use_gap
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.sw_arg = p.sw if p.sw is not None else torch.empty(0, dtype=dtype)
+        self.step_tol = cfg.tol if "step" in cfg.stopping else -1.0
+        self.shrink = 1.0  # the safeguard's step multiplier (halved on each backoff)
+        b_null = _intercept_only(target64, p.k, cfg.family, p.s64)
+        # the W = 0 fit: the loss scale
+        self.null_loss = data_loss(p.Xs[:, :0], p.target, self.W[:, :0], b_null, cfg.family, p.sw)
+        self.prev_lam, self.prev_grad, self.prev_cert = None, None, None
+        self.sched = _CheckSchedule(cfg.check_every)
+        self.before = None  # (λ, W, b) of the λ before the previous one, for the predictor
+
+    def solve(self, lam: float, on_point) -> PathPoint:
+        """Epochs at ``lam`` until a stopping rule fires (or the cap), then the λ's PathPoint."""
+        p, cfg = self.p, self.cfg
+        t0 = time.perf_counter()
+        start_loss = self._warm_start(lam)
+        active = self._screen(lam)
+        r = _Lambda(lam, active, *self._restrict(active, self.b, self.table, self.b_avg))
         # the safeguard's reference point: the warm start, valued at the new λ
         if start_loss is None:
-            start_loss = data_loss(Xs, target, W, b, cfg.family, sw)
-        good = _Good(st.snapshot(), start_loss + penalty(W, lam, cfg.alpha, cfg.group), math.inf, None, 0)
-        epochs, checks, backoffs, strikes, stopped_by, best, nni, cert = 0, 0, 0, 0, "max_epochs", math.inf, 0, None
-        sched.start_lambda()
-        while epochs < cfg.max_epochs:
-            order = torch.randperm(n, generator=gen)
-            stats = saga_enet(Xa, target, sw_arg, order, st.W, st.b, st.table, st.gw, st.gb, lr, lam, cfg.alpha,
-                              batch, cfg.family, cfg.group, n, step_tol)
-            epochs += 1
-            if "step" in cfg.stopping and stats[2] > 0:
-                stopped_by = "step"
-                break
-            epoch_obj = float(stats[0]) / n + penalty(st.W, lam, cfg.alpha, cfg.group)
-            if use_gap and can_certify and shrink > MIN_SHRINK and _diverging(epoch_obj, good.primal, null_loss):
-                lr, shrink, backoffs = lr / 2, shrink / 2, backoffs + 1
-                st.restore(good.state)
-                sched.restart(epochs)
-                continue
-            if "lookbehind" in cfg.stopping:
-                if epoch_obj + cfg.tol < best:
-                    best, nni = epoch_obj, 0
-                else:
-                    nni += 1
-                if nni >= cfg.lookbehind:
-                    stopped_by = "lookbehind"
-                    break
-            if use_gap and can_certify and sched.due(epochs):
-                cert = certify()
-                checks += 1
-                if screening and not active.all():
-                    gn = cert.grad.norm(dim=1) if cfg.group else cert.grad.abs().amax(1)
-                    viol = (~active) & (gn > lam * cfg.alpha * (1 + 1e-6))
-                    if viol.any():
-                        active |= viol
-                        cols = active.nonzero()[:, 0]
-                        Xa, st = _restrict(Xs, W, st.b, st.table, st.gb, cols, n,
-                                           full=bool(active.all()))
-                        sched.costs(len(cols), d)
-                        lr = shrink * step(Xa, cols)
-                        good = _Good(st.snapshot(), cert.primal, cert.gap, cert, epochs)
-                        strikes = 0  # a stall before the re-entry says nothing about the new problem
-                        sched.restart(epochs)
-                        cert = None
-                        continue
-                target_gap = cfg.gap_tol * max(cert.dual, 1e-300)
-                if cert.gap <= target_gap:
-                    stopped_by = "gap"
-                    break
-                verdict = _progress(cert, good)
-                strikes = strikes + 1 if verdict == "stalled" else 0
-                if shrink > MIN_SHRINK and (verdict == "worse" or strikes >= 2):
-                    # the step is too long for this λ: back to the last good state, half the step
-                    lr, shrink, backoffs, strikes = lr / 2, shrink / 2, backoffs + 1, 0
-                    st.restore(good.state)
-                    sched.restart(epochs)
-                    continue
-                if verdict == "progress":
-                    good = _Good(st.snapshot(), cert.primal, cert.gap, cert, epochs)
-                sched.observe(epochs, cert.gap, target_gap)
-        if stopped_by != "gap" and can_certify:
-            cert = certify()
-            if good.cert is not None and not cert.gap <= good.cert.gap:  # NaN included
-                st.restore(good.state)  # never return a state worse than the best certified one
-                cert = good.cert
-            elif not math.isfinite(cert.gap):  # nothing certified at this λ: back to its warm start
-                st.restore(good.state)
-                cert = certify()
-            if use_gap and stopped_by == "max_epochs" and cert.gap <= cfg.gap_tol * max(cert.dual, 1e-300):
-                stopped_by = "gap"  # the cap's last epoch reached the target: certified, not capped
-        _scatter(W, st.W, cols, active)
-        b, table, b_avg = st.b, st.table, st.gb
-        sched.end_lambda(epochs)
-        prev_lam, prev_cert = lam, cert
-        prev_grad = cert.grad if cert is not None else None
+            start_loss = data_loss(p.Xs, p.target, self.W, self.b, cfg.family, p.sw)
+        r.good = _Good(r.st.snapshot(), start_loss + penalty(self.W, lam, cfg.alpha, cfg.group), math.inf, None, 0)
+        self.sched.start_lambda()
+        self._epochs(r)
+        if r.stopped_by != "gap" and lam > 0:
+            self._final_certificate(r)
+        _scatter(self.W, r.st.W, r.cols, r.active)
+        self.b, self.table, self.b_avg = r.st.b, r.st.table, r.st.gb
+        self.sched.end_lambda(r.epochs)
+        self.prev_lam, self.prev_cert = lam, r.cert
+        self.prev_grad = r.cert.grad if r.cert is not None else None
         t_solve = time.perf_counter() - t0
-        point = _make_point(lam, W, b, mu, sd, Xs, target, sw, cfg, cert, epochs, lr, splits, t_solve, stopped_by,
-                            checks, backoffs)
-        points.append(point)
+        point = _make_point(lam, self.W, self.b, p.mu, p.sd, p.Xs, p.target, p.sw, cfg, r.cert, r.epochs, r.lr,
+                            p.splits, t_solve, r.stopped_by, r.checks, r.backoffs)
         if on_point is not None:
             on_point(point)
-    st = {"a_table": table, "w_grad_avg": table.T @ Xs / n, "b_grad_avg": b_avg}  # Ḡ_W consistent with the table
-    return PathResult(points, lmax, mu, sd, cfg, st, time.perf_counter() - t_start)
+        return point
+
+    def _warm_start(self, lam: float) -> Optional[float]:
+        """Start from the predictor (gap rule) or the previous solution; the data loss there when
+        it is known (else None)."""
+        start_loss = self.prev_cert.data_loss if self.prev_cert is not None else None
+        pred = _predict(self.before, self.prev_lam, self.W, self.b, lam) if self.cfg.predict and self.use_gap else None
+        if pred is not None:
+            self.before = (self.prev_lam, self.W.clone(), self.b.clone())
+            self.W, self.b = pred
+            self.table, self.b_avg, start_loss = _exact_table(self.p.Xs, self.W, self.b, self.p.target,
+                                                              self.cfg.family, self.p.s64)
+        elif self.prev_lam is not None:
+            self.before = (self.prev_lam, self.W.clone(), self.b.clone())
+        return start_loss
+
+    def _screen(self, lam: float) -> torch.Tensor:
+        """Active features: the sequential strong rule on the previous λ's gradient, or all."""
+        if self.screening and self.prev_grad is not None and lam > 0:
+            gn = _grad_norms(self.prev_grad, self.cfg.group)
+            return (gn > self.cfg.alpha * (2 * lam - self.prev_lam)) | (self.W != 0).any(0)
+        return torch.ones(self.p.d, dtype=torch.bool)
+
+    def _restrict(self, active: torch.Tensor, b, table, b_avg):
+        """(cols, Xa, state, step) for the active columns: the epoch's copies and its step size."""
+        cols = active.nonzero()[:, 0]
+        Xa, st = _restrict(self.p.Xs, self.W, b, table, b_avg, cols, self.p.n, full=bool(active.all()))
+        self.sched.costs(len(cols), self.p.d)
+        return cols, Xa, st, self.shrink * self.step(Xa, cols)
+
+    def _certify(self, r: _Lambda) -> Certificate:
+        """The active block into W, then the certificate at (W, b) for this λ."""
+        p, cfg = self.p, self.cfg
+        _scatter(self.W, r.st.W, r.cols, r.active)
+        return duality_gap(p.Xs, p.target, self.W, r.st.b, r.lam, cfg.alpha, cfg.family, cfg.group, p.sw,
+                           zt=class_major_logits(r.Xa, r.st.W))
+
+    def _back_off(self, r: _Lambda) -> None:
+        """The step is too long for this λ: back to the last trusted state with half the step."""
+        r.lr, self.shrink, r.backoffs = r.lr / 2, self.shrink / 2, r.backoffs + 1
+        r.st.restore(r.good.state)
+        self.sched.restart(r.epochs)
+
+    def _epochs(self, r: _Lambda) -> None:
+        p, cfg = self.p, self.cfg
+        can_certify = r.lam > 0
+        while r.epochs < cfg.max_epochs:
+            order = torch.randperm(p.n, generator=self.gen)
+            stats = saga_enet(r.Xa, p.target, self.sw_arg, order, *r.st.tensors(), r.lr, r.lam, cfg.alpha,
+                              self.batch, cfg.family, cfg.group, p.n, self.step_tol)
+            r.epochs += 1
+            if "step" in cfg.stopping and stats[2] > 0:
+                r.stopped_by = "step"
+                return
+            epoch_obj = float(stats[0]) / p.n + penalty(r.st.W, r.lam, cfg.alpha, cfg.group)
+            if self.use_gap and can_certify and self.shrink > MIN_SHRINK and _diverging(epoch_obj, r.good.primal,
+                                                                                          self.null_loss):
+                self._back_off(r)
+                continue
+            if "lookbehind" in cfg.stopping:
+                r.best, r.nni = (epoch_obj, 0) if epoch_obj + cfg.tol < r.best else (r.best, r.nni + 1)
+                if r.nni >= cfg.lookbehind:
+                    r.stopped_by = "lookbehind"
+                    return
+            if self.use_gap and can_certify and self.sched.due(r.epochs) and self._check(r):
+                r.stopped_by = "gap"
+                return
+
+    def _check(self, r: _Lambda) -> bool:
+        """A certificate evaluation: True when the gap reached the target. Screened features that
+        violate KKT re-enter; the safeguard backs off on an objective that got worse or stalled."""
+        cfg = self.cfg
+        cert = r.cert = self._certify(r)
+        r.checks += 1
+        if self.screening and not r.active.all():
+            viol = (~r.active) & (_grad_norms(cert.grad, cfg.group) > r.lam * cfg.alpha * (1 + 1e-6))
+            if viol.any():
+                r.active |= viol
+                r.cols, r.Xa, r.st, r.lr = self._restrict(r.active, r.st.b, r.st.table, r.st.gb)
+                r.good = _Good(r.st.snapshot(), cert.primal, cert.gap, cert, r.epochs)
+                r.strikes = 0  # a stall before the re-entry says nothing about the new problem
+                self.sched.restart(r.epochs)
+                r.cert = None
+                return False
+        target_gap = cfg.gap_tol * max(cert.dual, 1e-300)
+        if cert.gap <= target_gap:
+            return True
+        verdict = _progress(cert, r.good)
+        r.strikes = r.strikes + 1 if verdict == "stalled" else 0
+        if self.shrink > MIN_SHRINK and (verdict == "worse" or r.strikes >= 2):
+            self._back_off(r)
+            r.strikes = 0
+            return False
+        if verdict == "progress":
+            r.good = _Good(r.st.snapshot(), cert.primal, cert.gap, cert, r.epochs)
+        self.sched.observe(r.epochs, cert.gap, target_gap)
+        return False
+
+    def _final_certificate(self, r: _Lambda) -> None:
+        """After a stop other than the gap rule: certify, never keeping a state worse than the
+        best certified one; a capped λ whose last epoch reached the target counts as certified."""
+        r.cert = self._certify(r)
+        if r.good.cert is not None and not r.cert.gap <= r.good.cert.gap:  # NaN included
+            r.st.restore(r.good.state)
+            r.cert = r.good.cert
+        elif not math.isfinite(r.cert.gap):  # nothing certified at this λ: back to its warm start
+            r.st.restore(r.good.state)
+            r.cert = self._certify(r)
+        if self.use_gap and r.stopped_by == "max_epochs" and r.cert.gap <= self.cfg.gap_tol * max(r.cert.dual, 1e-300):
+            r.stopped_by = "gap"  # the cap's last epoch reached the target: certified, not capped
 
 
 def _exact_table(Xs, W, b, target, family, s64) -> Tuple[torch.Tensor, torch.Tensor, float]:
