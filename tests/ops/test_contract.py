@@ -1,11 +1,16 @@
 """The contract every op keeps (issue 21 "complete trios"): exported with its reference from
 shortcutbench.ops; compiled kernel = reference in every layout (contiguous, channels_last or
 strided views, a size-0 batch), on every device present; torch.library.opcheck in full (schema,
-autograd registration, fake tensor, AOT dispatch); callable inside torch.compile."""
+autograd registration, fake tensor, AOT dispatch); callable inside torch.compile; and without its
+kernel (forced, or no _C) the public op runs its reference (issue 19)."""
+import importlib
+import warnings
+
 import pytest
 import torch
 
 import shortcutbench.ops as ops
+from shortcutbench import _ext
 from shortcutbench.ops import OPS
 from shortcutbench.testing import compiled
 
@@ -108,3 +113,32 @@ def test_outputs_carry_no_graph_and_updated_arguments_must_not_require_grad():
     args[10].requires_grad_(True)  # best_x: updated in place
     with pytest.raises(RuntimeError, match="not differentiable and updates best_x"):
         torch.ops.shortcutbench.pgd_step(*args)
+
+
+@pytest.mark.parametrize("why", ["forced", "no _C"])
+@pytest.mark.parametrize("op", OPS)
+def test_without_its_kernel_the_public_op_runs_its_reference(op, why, monkeypatch):
+    """The fallback: with SHORTCUTBENCH_FORCE_REFERENCE=1, or with no compiled core at all (``_C``
+    absent, as on a pure-Python install; warned once), the public op calls ``<op>_reference``. The
+    reference is spied on, so a compiled kernel that agrees with it cannot pass for it."""
+    module = importlib.import_module(f"shortcutbench.ops.{op}")
+    real = getattr(module, f"{op}_reference")
+    calls = []
+    monkeypatch.setattr(module, f"{op}_reference", lambda *a, **kw: calls.append(op) or real(*a, **kw))
+    if why == "forced":
+        monkeypatch.setenv("SHORTCUTBENCH_FORCE_REFERENCE", "1")
+    else:
+        monkeypatch.delenv("SHORTCUTBENCH_FORCE_REFERENCE", raising=False)
+        monkeypatch.setattr(_ext, "_C", None)
+        monkeypatch.setattr(_ext, "_warned", False)
+    case = CASES[op]("contiguous", CPU)
+    args_p = tuple(_copy(a) for a in case.args)
+    args_r = tuple(_copy(a) for a in case.args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = getattr(ops, op)(*args_p)
+    assert calls == [op]
+    fallback = [w for w in caught
+                if issubclass(w.category, RuntimeWarning) and "using the torch reference" in str(w.message)]
+    assert len(fallback) == (0 if why == "forced" else 1)
+    _assert_same(got, real(*args_r), case, "output")

@@ -160,15 +160,6 @@ def test_index_space_overflow_is_an_error():
                                             None, 0, 0, False, True, True, 0)
 
 
-def test_fallback_to_reference_when_forced(monkeypatch):
-    monkeypatch.setenv("SHORTCUTBENCH_FORCE_REFERENCE", "1")
-    spec = extended_spec(toy_dataset("lt"), 0.41, "corners")
-    w = torch.randn(2, 3, 3, generator=torch.Generator().manual_seed(2))
-    out = lt_extended(spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, 100, 2100)
-    ref = lt_extended_reference(spec.bases, spec.labels, spec.pixels, spec.offsets, w, None, 100, 2100)
-    _assert_same(ref, out, rtol=0)
-
-
 def test_opcheck_schema():
     if not compiled("lt_extended", CPU):
         pytest.skip("lt_extended not compiled")

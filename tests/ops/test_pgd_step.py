@@ -112,14 +112,6 @@ def test_kernel_rejects_bad_shapes():
         _call(torch.ops.shortcutbench.pgd_step, st, 1.0, False)
 
 
-def test_fallback_to_reference_when_forced(monkeypatch):
-    monkeypatch.setenv("SHORTCUTBENCH_FORCE_REFERENCE", "1")
-    st = _state(5)
-    a, _ = _call(pgd_step, st, 0.75, True)
-    b, _ = _call(pgd_step_reference, st, 0.75, True)
-    torch.testing.assert_close(a, b)
-
-
 def test_opcheck():
     if not compiled("pgd_step", torch.device("cpu")):
         pytest.skip("pgd_step not compiled")
