@@ -8,6 +8,7 @@ from shortcutbench.results.record import make_record
 from shortcutbench.results.stats import clopper_pearson, fisher_exact_p
 from shortcutbench.tracks.attack import PROTOCOLS as ATTACK_PROTOCOLS
 from shortcutbench.tracks.invariance import PROTOCOLS as INVARIANCE_PROTOCOLS
+from shortcutbench.tracks.provable import PROTOCOLS as PROVABLE_PROTOCOLS
 
 ERM = "lazy_cnn.erm"
 
@@ -200,7 +201,7 @@ def _lt(radius_plain, radius_clip, full_acc=1.0, pgd_at_04=1.0):
     m = {"exact_radius_plain": radius_plain, "exact_radius_clip": radius_clip, "full_ext_acc": full_acc,
          "full_ext_wrong": 0 if full_acc == 1.0 else 5, "train_set_size": 344373768,
          "pgd_eps": [0.0, 0.4], "pgd_acc": [1.0, pgd_at_04]}
-    return {"provable": [_rec("provable", "lt/ext-full", "provable.full.v2", m, 0, {"protocol": {"attack_eps": 0.4}})]}
+    return {"provable": [_rec("provable", "lt/ext-full", PROVABLE_PROTOCOLS["full"].name, m, 0, {"protocol": {"attack_eps": 0.4}})]}
 
 
 def test_lt_rows_are_exact():

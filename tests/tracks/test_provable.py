@@ -34,7 +34,7 @@ def test_oracle_evaluation_and_render(tmp_path):
 
 def test_options_are_typed_and_checked():
     p = protocol_for(RunContext(profile="quick", options={"canvas": "5", "eps": "0.3"}))
-    assert p.canvas == 5 and p.dataset_eps == 0.3 and p.name.startswith("provable.quick.v1+")
+    assert p.canvas == 5 and p.dataset_eps == 0.3 and p.name.startswith("provable.quick.v2+")
     with pytest.raises(UsageError):
         protocol_for(RunContext(options={"bogus": "1"}))
     with pytest.raises(UsageError):

@@ -60,12 +60,14 @@ class ProvableProtocol:
 
 
 PROTOCOLS: Dict[str, ProvableProtocol] = {
-    "quick": ProvableProtocol("provable.quick.v1", ("inbound_pattern", "pattern", "corners"), max_steps=200,
+    # quick v2 / full v3: PGD is the attack engine's (issue #19), whose iterates stay in [0, 1] like
+    # torchattacks' PGD that the thesis ran (the track's own loop carried an unclamped δ)
+    "quick": ProvableProtocol("provable.quick.v2", ("inbound_pattern", "pattern", "corners"), max_steps=200,
                               full_steps=0, pgd_restarts=1, full_ext_eval=False, grid_corners=True,
                               pgd_eps=PGD_EPS[:11]),
     # v2: step cap 800 → 2000. At 800 the corners run was still improving steadily (min margin
     # +0.0011 per step, no oscillation; 12 of 524,288 wrong) and reaches 100% at step 1025.
-    "full": ProvableProtocol("provable.full.v2", ("inbound_pattern", "pattern", "inbound", "corners"),
+    "full": ProvableProtocol("provable.full.v3", ("inbound_pattern", "pattern", "inbound", "corners"),
                              max_steps=2000, full_steps=25, pgd_restarts=5, grid_corners=True),
 }
 
