@@ -1,3 +1,4 @@
+import dataclasses
 import numpy as np
 import pytest
 import torch
@@ -24,7 +25,9 @@ def test_oracle_evaluation_and_render(tmp_path):
     assert all(a == 1.0 for e, a in zip(m["pgd_eps"], m["pgd_acc"]) if e < 0.5)
     rec = make_record("provable", "lt/oracle", 0, "quick", protocol_for(ctx).name, m, {"protocol": {"attack_eps": 0.4,
                       "dataset_eps": 0.41}}, "fp", 0.0)
-    tables = track.render([rec], tmp_path)
+    older = dataclasses.replace(rec, protocol="provable.quick.v0")  # a superseded preset's record
+    tables = track.render([rec, older], tmp_path)
+    assert len(tables[0].rows) == 1  # shown once: only the current preset's record
     row = tables[0].rows[0]
     assert row[0] == "lt/oracle" and row[5] == "8/8" and row[-1] == "yes"
     assert (tmp_path / "figures" / "provable" / "lt_oracle_robust_acc.png").is_file()

@@ -290,7 +290,7 @@ class ProvableTrack(Track):
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
-        records = select_profile(records)
+        records = select_profile(self.current(records))  # records of an older preset are not shown
         fig_dir = Path(out_dir) / "figures" / self.name
         by_id = {r.model_id: r for r in records}
         models = [r for r in records if "exact_radius_plain" in r.metrics]
