@@ -17,33 +17,13 @@ namespace sb_enet_cd {
 SweepStats run_sweeps(const double* X, const int64_t* y, const double* s, int64_t n, int64_t d, int64_t k,
                       const int64_t* J, int64_t m, double* W, double* b, double* E, double lam, double alpha,
                       int64_t max_sweeps, double tol, int64_t first_class) {
-#if SB_ISA_X86
-  switch (shortcutbench::active_isa()) {
-    case shortcutbench::Isa::avx512:
-      return isa_avx512::run_sweeps(X, y, s, n, d, k, J, m, W, b, E, lam, alpha, max_sweeps, tol, first_class);
-    case shortcutbench::Isa::avx2:
-      return isa_avx2::run_sweeps(X, y, s, n, d, k, J, m, W, b, E, lam, alpha, max_sweeps, tol, first_class);
-    default:
-      break;
-  }
-#endif
-  return isa_baseline::run_sweeps(X, y, s, n, d, k, J, m, W, b, E, lam, alpha, max_sweeps, tol, first_class);
+  return SB_ISA_PICK(run_sweeps)(X, y, s, n, d, k, J, m, W, b, E, lam, alpha, max_sweeps, tol, first_class);
 }
 
 void certificate(const double* X, const int64_t* y, const double* s, int64_t n, int64_t d, int64_t k,
                  const double* W, const double* b, const double* E, double lam, double alpha, int64_t first_class,
                  double* G, double* out) {
-#if SB_ISA_X86
-  switch (shortcutbench::active_isa()) {
-    case shortcutbench::Isa::avx512:
-      return isa_avx512::certificate(X, y, s, n, d, k, W, b, E, lam, alpha, first_class, G, out);
-    case shortcutbench::Isa::avx2:
-      return isa_avx2::certificate(X, y, s, n, d, k, W, b, E, lam, alpha, first_class, G, out);
-    default:
-      break;
-  }
-#endif
-  return isa_baseline::certificate(X, y, s, n, d, k, W, b, E, lam, alpha, first_class, G, out);
+  SB_ISA_PICK(certificate)(X, y, s, n, d, k, W, b, E, lam, alpha, first_class, G, out);
 }
 
 }  // namespace sb_enet_cd

@@ -29,4 +29,24 @@ std::string isa_note();
 // Switch to a path by name; throws (c10::Error) for an unknown or unsupported one.
 void set_isa(const std::string& name);
 
+// The copy of a kernel for the active path, one pointer per copy (isa_copies.h); SB_ISA_PICK(fn)
+// names fn in each copy's namespace, or the baseline one where only that copy exists.
+template <typename F>
+F for_active_isa(F baseline, F avx2, F avx512) {
+  switch (active_isa()) {
+    case Isa::avx512:
+      return avx512;
+    case Isa::avx2:
+      return avx2;
+    default:
+      return baseline;
+  }
+}
+
 }  // namespace shortcutbench
+
+#if SB_ISA_X86
+#define SB_ISA_PICK(fn) shortcutbench::for_active_isa(&isa_baseline::fn, &isa_avx2::fn, &isa_avx512::fn)
+#else
+#define SB_ISA_PICK(fn) (&isa_baseline::fn)
+#endif

@@ -175,14 +175,6 @@ template <typename T>
 using RunOuter = void (*)(const Problem<T>&, const BaseTables&, const std::vector<T>&, int64_t, int64_t, int64_t,
                           bool, bool, int64_t, Accum&, std::vector<int64_t>&);
 
-template <typename T>
-RunOuter<T> run_outer_for(shortcutbench::Isa isa) {
-#if SB_ISA_X86
-  if (isa == shortcutbench::Isa::avx512) return &isa_avx512::run_outer<T>;
-  if (isa == shortcutbench::Isa::avx2) return &isa_avx2::run_outer<T>;
-#endif
-  return &isa_baseline::run_outer<T>;
-}
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> lt_extended_cpu(
     const at::Tensor& bases, const at::Tensor& labels, const at::Tensor& pixels, const at::Tensor& offsets,
@@ -238,7 +230,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
     const int64_t item_lo = start / n_inner, item_hi = stop > start ? (stop - 1) / n_inner + 1 : item_lo;
     const int64_t n_outer = per_base / n_inner;
     const int64_t grain = std::max<int64_t>(1, (item_hi - item_lo + nthreads - 1) / nthreads);
-    const RunOuter<scalar_t> run = run_outer_for<scalar_t>(shortcutbench::active_isa());
+    const RunOuter<scalar_t> run = SB_ISA_PICK(run_outer<scalar_t>);
     at::parallel_for(item_lo, item_hi, grain, [&](int64_t it_begin, int64_t it_end) {
       const int tid = at::get_thread_num();
       Accum& a = acc[tid];

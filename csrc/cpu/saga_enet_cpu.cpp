@@ -34,14 +34,6 @@ constexpr int64_t kWorkGrain = 1 << 16;  // multiply-adds per OpenMP chunk in th
 #define SB_ISA_KERNEL "saga_enet_kernel.h"
 #include "isa_copies.h"
 
-template <typename scalar_t>
-decltype(&isa_baseline::epoch<scalar_t>) epoch_for(shortcutbench::Isa isa) {
-#if SB_ISA_X86
-  if (isa == shortcutbench::Isa::avx512) return &isa_avx512::epoch<scalar_t>;
-  if (isa == shortcutbench::Isa::avx2) return &isa_avx2::epoch<scalar_t>;
-#endif
-  return &isa_baseline::epoch<scalar_t>;
-}
 
 at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, const at::Tensor& sw_in,
                          const at::Tensor& order_in, const at::Tensor& weight, const at::Tensor& bias,
@@ -60,7 +52,7 @@ at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, co
   // updated in place, in any layout
   const shortcutbench::InPlace w_io(weight), b_io(bias), t_io(table), wa_io(w_avg), ba_io(b_avg);
   auto out = AT_DISPATCH_FLOATING_TYPES(dtype, "saga_enet_cpu", [&] {
-    return epoch_for<scalar_t>(shortcutbench::active_isa())(X, target, sw, order, w_io.buf(), b_io.buf(), t_io.buf(), wa_io.buf(), ba_io.buf(), lr,
+    return SB_ISA_PICK(epoch<scalar_t>)(X, target, sw, order, w_io.buf(), b_io.buf(), t_io.buf(), wa_io.buf(), ba_io.buf(), lr,
                            lam, alpha, batch_size, multinomial, group, n_total, step_tol);
   });
   for (const auto* io : {&w_io, &b_io, &t_io, &wa_io, &ba_io}) io->commit();
