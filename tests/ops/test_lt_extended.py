@@ -14,10 +14,29 @@ def _args(spec, w, b, lo, hi, clip, max_wrong=64):
     return (spec.bases, spec.labels, spec.pixels, spec.offsets, w, b, lo, hi, clip, True, True, max_wrong)
 
 
-def _assert_same(ref, out, rtol=1e-5):
+def _rounding_slack(spec, weight, lo, hi, clip):
+    """How far the (weight, bias) gradients may honestly differ. Each per-sample term carries ~eps
+    relative error in the weight's dtype. And where a filter's two best windows tie in real
+    arithmetic (windows over the same pixel values), rounding in each code's own summation order picks
+    the argmax, so kernel and reference may route that sample's gradient (|dL/dlogit| <= 1) to
+    different patches: each such sample moves the weight gradient by at most the pixel range."""
+    x = lt_decode(spec.bases.double(), spec.pixels, spec.offsets.double(), torch.arange(lo, hi), clip)
+    eps = torch.finfo(weight.dtype).eps
+    per_term = (hi - lo) * 4 * eps
+    values = F.conv2d(x.unsqueeze(1), weight.double().unsqueeze(1)).flatten(2)
+    ties = 0
+    if values.shape[2] > 1:
+        top2 = values.topk(2, dim=2).values
+        ties = int((top2[..., 0] - top2[..., 1] <= 64 * eps * (1 + top2[..., 0].abs())).any(1).sum())
+    return ties * float(x.max() - x.min()) + per_term * float(x.abs().max()), per_term
+
+
+def _assert_same(ref, out, rtol=1e-5, slack=(0.0, 0.0)):
     torch.testing.assert_close(out.loss_sum, ref.loss_sum, rtol=rtol, atol=1e-9)
-    torch.testing.assert_close(out.grad_weight, ref.grad_weight, rtol=rtol, atol=1e-6 * ref.grad_weight.abs().max())
-    torch.testing.assert_close(out.grad_bias, ref.grad_bias, rtol=rtol, atol=1e-6 * ref.grad_bias.abs().max())
+    torch.testing.assert_close(out.grad_weight, ref.grad_weight, rtol=rtol,
+                               atol=1e-6 * ref.grad_weight.abs().max() + slack[0])
+    torch.testing.assert_close(out.grad_bias, ref.grad_bias, rtol=rtol,
+                               atol=1e-6 * ref.grad_bias.abs().max() + slack[1])
     assert int(out.correct) == int(ref.correct)
     torch.testing.assert_close(out.min_margin, ref.min_margin, rtol=1e-5, atol=1e-6)
     assert torch.equal(out.misclassified, ref.misclassified)
@@ -66,13 +85,14 @@ def test_inbound_and_pattern_sets_follow_assumptions_3_and_4():
 def test_compiled_matches_reference_on_random_subranges(value_set, clip, dtype):
     if not compiled("lt_extended", CPU):
         pytest.skip("lt_extended not compiled")
-    g = torch.Generator().manual_seed(hash((value_set, clip)) % 1000)
+    g = torch.Generator().manual_seed(VALUE_SETS.index(value_set) * 2 + clip)  # not hash(): salted per process
     spec = extended_spec(toy_dataset("lt", dtype=dtype), 0.41, value_set)
     w, b = torch.randn(2, 3, 3, generator=g, dtype=dtype), torch.randn(2, generator=g, dtype=dtype)
     n = min(12_000, spec.size)
     lo = int(torch.randint(0, spec.size - n + 1, (1,), generator=g))
     args = _args(spec, w, b, lo, lo + n, clip)
-    _assert_same(lt_extended_reference(*args), LTPass(*torch.ops.shortcutbench.lt_extended(*args)))
+    _assert_same(lt_extended_reference(*args), LTPass(*torch.ops.shortcutbench.lt_extended(*args)),
+                 slack=_rounding_slack(spec, w, lo, lo + n, clip))
 
 
 @pytest.mark.parametrize("name, canvas, value_set, k", [
@@ -90,7 +110,8 @@ def test_compiled_matches_reference_on_other_canvases(name, canvas, value_set, k
     n = min(9_000, spec.size)
     lo = max(0, min(mid - n // 2, spec.size - n))
     args = _args(spec, w, b, lo, lo + n, True)
-    _assert_same(lt_extended_reference(*args), LTPass(*torch.ops.shortcutbench.lt_extended(*args)))
+    _assert_same(lt_extended_reference(*args), LTPass(*torch.ops.shortcutbench.lt_extended(*args)),
+                 slack=_rounding_slack(spec, w, lo, lo + n, True))
 
 
 def test_whole_small_set_without_bias_and_flags():
