@@ -1,7 +1,6 @@
 """Tables and figures of the invariance track, a pure function of its records."""
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Dict, List
 
@@ -9,15 +8,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..results import plots
+from ..results.image_blob import decode_images
 from ..results.record import Record
 from ..results.stats import fmt_pct, mean_se, wilson_interval
 from ..results.tables import Table
 
 ORDER = ["erm", "pgd_at", "at50", "ccat", "ccat_perceptual", "ccat_temp"]
-
-
-def _decode(blob) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(blob["uint8_b64"]), dtype=np.uint8).reshape(blob["shape"])
 
 
 def _rank(model_id: str) -> int:
@@ -34,7 +30,7 @@ def panel(rec: Record, path: Path) -> None:
     """Seed Figures 4–5: rows = target class, columns = source class, diagonal = the target image;
     the kept confidence under each image."""
     p = rec.metrics[rec.config["protocol"]["projections"][0]]["panel"]
-    imgs, targets = _decode(p["images"]), _decode(p["targets"])
+    imgs, targets = decode_images(p["images"]), decode_images(p["targets"])
     fig, axes = plt.subplots(10, 10, figsize=(8.5, 9.2))
     for ax in axes.flat:
         ax.set_xticks([])

@@ -5,7 +5,6 @@ and equi-confidence path widths (§6.1), for ERM, adversarially trained and CCAT
 """
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..invariance.ccat import robust_error, robust_error_at, tpr_threshold
 from ..invariance.distances import distance, success_curve
 from ..invariance.equiconfidence import path_percentiles
 from ..invariance.nspgd import NSPGDConfig, nspgd
+from ..results.image_blob import encode_images
 from ..results.record import Record, make_record
 from ..results.tables import Table
 from ..train import TrainConfig
@@ -96,12 +96,6 @@ def cifar_spec(name: str, protocol: InvarianceProtocol, seed: int) -> ZooSpec:
     run, _ = cat.shipped_names()[name]
     return ZooSpec(arch=run.arch, method=run.method, train=protocol.cifar_train, hparams=dict(run.hparams), seed=seed,
                    tag=".".join(t for t in (run.tag, "cifar10") if t))
-
-
-def _encode(images: torch.Tensor) -> Dict[str, Any]:
-    """Images in [0, 1] → uint8 base64 (panels are drawn from records only)."""
-    a = (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    return {"shape": list(a.shape), "uint8_b64": base64.b64encode(a.tobytes()).decode()}
 
 
 def _pick(model, split, per_class: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
@@ -236,8 +230,8 @@ class InvarianceTrack(Track):
                 with torch.no_grad():
                     conf_t = torch.softmax(model(split.images(t_idx)), 1).max(1).values
                 r["panel"] = {"target_class": tb[first].tolist(), "source_class": sa[first].tolist(),
-                              "images": _encode(res.x[first]), "conf": res.p_final[first].tolist(),
-                              "targets": _encode(split.images(t_idx)), "target_conf": conf_t.tolist()}
+                              "images": encode_images(res.x[first]), "conf": res.p_final[first].tolist(),
+                              "targets": encode_images(split.images(t_idx)), "target_conf": conf_t.tolist()}
                 k = min(protocol.path_pairs, len(tb))
                 sel = torch.linspace(0, len(tb) - 1, k).round().long()
                 widths = [path_percentiles(model, snap[sel], res.label[sel], protocol.radii, protocol.path_samples, gen)
