@@ -83,13 +83,17 @@ def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Optional[t
 def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor, eps: torch.Tensor,
             step: torch.Tensor, n_iter: int, l2: bool, loss: str, loss_target: Optional[torch.Tensor] = None,
             goal_target: Optional[torch.Tensor] = None, kappa: float = 0.0, momentum: float = 0.0,
-            apgd: bool = False, rho: float = 0.75, early_stop: bool = True, compact_frac: float = 0.05
-            ) -> AttackResult:
+            apgd: bool = False, rho: float = 0.75, early_stop: bool = True, compact_frac: float = 0.05,
+            sign_momentum: float = 0.0) -> AttackResult:
     """n_iter steps from ``start``; success is checked at every iterate (x_0 … x_N).
 
     apgd=True: APGD's checkpoints (C1 oscillation with ρ, C2 no improvement since a check that did
     not halve), halving η and restarting from the best point; momentum is APGD's α = 1 − momentum.
+    sign_momentum=μ > 0 (ℓ∞; CCAT's training attack, Stutz et al. 2020 code): the step follows
+    sign(v) with v ← μ·v + sign(∇) instead of sign(∇).
     """
+    if sign_momentum and l2:
+        raise ValueError("sign_momentum is an ℓ∞ rule; it has no ℓ2 meaning here")
     B = x0.shape[0]
     model = gradient_view(model)  # the same function in fewer operations (gradient_view.py)
     out = AttackResult(x0.clone(), torch.zeros(B, dtype=torch.bool, device=x0.device), start.clone(),
@@ -98,6 +102,7 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
     x, xo, yy, e, st = start.clone(), x0, y, eps.to(x0.dtype), step.to(x0.dtype).clone()
     lt, gt = loss_target, goal_target
     x_prev, best_x, best_g, adv = x.clone(), x.clone(), torch.zeros_like(x), x0.clone()
+    vel = torch.zeros_like(x) if sign_momentum else None
     best_loss = torch.full((B,), float("-inf"), dtype=x0.dtype, device=x0.device)
     ok = torch.zeros(B, dtype=torch.bool, device=x0.device)
     if apgd:
@@ -143,6 +148,9 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
                     restore = osc | no_impr
                     reduced, best_last = restore.clone(), new_best.clone()
                     st = torch.where(restore, st / 2, st)
+        if vel is not None:
+            vel = sign_momentum * vel + g.sign()
+            g = vel  # pgd_step steps along sign(g) = sign(v)
         alpha = 1.0 if t == 0 else 1.0 - momentum
         x = pgd_step(x, x_prev, g, xo, e, st, lv, s, restore, best_loss, best_x, best_g, adv, alpha, l2)
         n_ok = int(ok.sum())
@@ -152,6 +160,7 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
             x, x_prev, best_x, best_g, adv = x[keep], x_prev[keep], best_x[keep], best_g[keep], adv[keep]
             xo, yy, e, st, best_loss, idx = xo[keep], yy[keep], e[keep], st[keep], best_loss[keep], idx[keep]
             lt = lt[keep] if lt is not None else None
+            vel = vel[keep] if vel is not None else None
             gt = gt[keep] if gt is not None else None
             if apgd:
                 hist, reduced, best_last = hist[:, keep], reduced[keep], best_last[keep]

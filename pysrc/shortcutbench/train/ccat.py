@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..attacks.losses import attack_loss
+from ..attacks import engine
 from ..errors import UsageError
 from ..invariance.ccat import power_transition, soft_cross_entropy, soft_targets
 from .method import METHODS, Batch, Method
@@ -27,38 +27,20 @@ def linf_attack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilo
                 lr: float = None, objective: str = "ce", momentum: float = 0.9, random_start: bool = True,
                 generator: torch.Generator = None) -> torch.Tensor:
     """CCAT's inner training attack: x + δ with ‖δ‖∞ ≤ ε (a float or a per-sample tensor) maximising
-    ``objective`` (cross-entropy, or F7P = the best other-class confidence) with sign gradients,
-    sign-momentum (Stutz et al.'s code), a random start in the ε-ball and the best iterate per
-    sample. Evaluation attacks (the invariance track's ℓ∞ column, RErr) use the attack engine."""
-    was_training = model.training
-    model.eval()
+    ``objective`` (cross-entropy, or F7P = the best other-class confidence), run by the attack
+    engine with sign-momentum (Stutz et al.'s code), a uniform random start in the ε-ball, step
+    2.5·ε/iters unless ``lr`` is given, no early stop, and the best iterate per sample."""
     if objective not in _OBJECTIVES:
         raise UsageError(f"CCAT objective must be one of {sorted(_OBJECTIVES)}, got {objective!r}")
-    loss = _OBJECTIVES[objective]
-    eps = torch.as_tensor(epsilon, dtype=x.dtype).reshape(-1, *([1] * (x.dim() - 1))).expand(x.shape[0], *([1] * (x.dim() - 1)))
+    was_training = model.training
+    model.eval()
+    eps = torch.as_tensor(epsilon, dtype=x.dtype).reshape(-1).expand(x.shape[0])
     step = eps * (2.5 / max(iters, 1)) if lr is None else torch.full_like(eps, lr)
-    if random_start:
-        delta = (torch.rand(x.shape, generator=generator, dtype=x.dtype) * 2 - 1) * eps
-    else:
-        delta = torch.zeros_like(x)
-    delta = (x + delta).clamp(0, 1) - x
-    best, best_val = x + delta, torch.full((x.shape[0],), -float("inf"))
-    vel = torch.zeros_like(x)
-    for _ in range(iters + 1):
-        delta.requires_grad_(True)
-        with torch.enable_grad():
-            val = attack_loss(loss, model(x + delta), y, None)
-            grad, = torch.autograd.grad(val.sum(), delta)
-        with torch.no_grad():
-            better = val.detach() > best_val
-            best[better] = (x + delta)[better]
-            best_val = torch.where(better, val.detach(), best_val)
-            vel = momentum * vel + grad.sign()
-            delta = delta.detach() + step * vel.sign()
-            delta = torch.max(torch.min(delta, eps), -eps)
-            delta = (x + delta).clamp(0, 1) - x
+    start = engine.random_start(x, eps, False, generator, uniform_box=True) if random_start else x.clone()
+    res = engine.iterate(model, x, y, start, eps, step, iters, l2=False, loss=_OBJECTIVES[objective],
+                         early_stop=False, sign_momentum=momentum)
     model.train(was_training)
-    return best.detach()
+    return res.x_best.detach()
 
 
 @METHODS.register("ccat")
