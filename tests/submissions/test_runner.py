@@ -24,18 +24,38 @@ def _lines(out, track):
     return path.read_text().splitlines() if path.exists() else []
 
 
+def _workers(out, track):
+    """PIDs of live workers of ``track`` whose command line names ``out``."""
+    pids = []
+    for name in os.listdir("/proc"):
+        try:
+            argv = open(f"/proc/{name}/cmdline", "rb").read().split(b"\0") if name.isdigit() else []
+        except OSError:
+            continue
+        if b"shortcutbench.submissions.worker" in argv and str(out).encode() in argv and track.encode() in argv:
+            pids.append(int(name))
+    return pids
+
+
 def test_killed_run_resumes_without_losing_or_duplicating(tmp_path):
     sub = write_submission(tmp_path / "sub")
     out = tmp_path / "killed"
-    # dummy_b hangs; once dummy_a's record is on disk, SIGKILL the whole run (parent and worker)
+    # dummy_b hangs; once its worker runs, SIGKILL the run: the worker must die with it
     proc = subprocess.Popen(_submit_cmd(sub, out), env=_env(DUMMY_SLEEP_ON="dummy_b"), start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 90
     while not _lines(out, "dummy_a") and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    time.sleep(1.0)  # let the dummy_b worker start and hang
-    os.killpg(proc.pid, signal.SIGKILL)
+    while not _workers(out, "dummy_b") and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert _workers(out, "dummy_b"), "the dummy_b worker should be running"
+    time.sleep(1.0)  # let it get going
+    os.killpg(proc.pid, signal.SIGKILL)  # the run's group; the worker has its own session
     proc.wait()
+    deadline = time.time() + 10
+    while _workers(out, "dummy_b") and time.time() < deadline:
+        time.sleep(0.1)
+    assert _workers(out, "dummy_b") == [], "the worker outlived the killed run"
     assert len(_lines(out, "dummy_a")) == 1 and _lines(out, "dummy_b") == []
 
     again = subprocess.run(_submit_cmd(sub, out), env=_env(), capture_output=True, text=True, timeout=120)

@@ -31,6 +31,7 @@ from typing import Dict, List, Optional, Sequence
 
 ENV_LEVEL = "SHORTCUTBENCH_SANDBOX"  # force a level: "process" (e.g. to compare), never a stronger one
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_PDEATHSIG = 1
 _NS_FLAGS = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--uts", "--ipc"]
 
 
@@ -103,6 +104,16 @@ def become_subreaper() -> bool:
     if sys.platform != "linux":
         return False
     return _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to SIGKILL this process when the process that started it dies (Linux), so a
+    killed ``submit`` leaves no worker behind to hang until its time limit; exit at once if that
+    parent is already gone (it died before the request)."""
+    if sys.platform == "linux":
+        _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def start(argv: Sequence[str], env: Dict[str, str], pass_fds: Sequence[int] = (), **kw) -> subprocess.Popen:
