@@ -32,3 +32,28 @@ def test_attack_moves_target_logits_towards_source_up_to_a_shift():
     assert (after < before).all() and out.min() >= 0 and out.max() <= 1
     with pytest.raises(UsageError):
         LogitAttackConfig(start="middle")
+
+
+def test_attack_is_signed_descent_returning_the_lowest_loss_iterate():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48, 16), nn.Tanh(), nn.Linear(16, 5)).double()
+    g = torch.Generator().manual_seed(2)
+    xs, xt = torch.rand(4, 3, 4, 4, generator=g, dtype=torch.float64), torch.rand(4, 3, 4, 4, generator=g, dtype=torch.float64)
+    cfg = LogitAttackConfig(iters=15, step=0.03, softmax_weight=2.0, tv_weight=0.05)
+    with torch.no_grad():
+        z_s = model(xs)
+
+    def loss(x):  # L of the module docstring, written out
+        z = model(x)
+        return (centred_logit_gap(z, z_s) + cfg.softmax_weight * ((z.softmax(1) - z_s.softmax(1)) ** 2).sum(1)
+                + cfg.tv_weight * total_variation(x - xt))
+
+    x, best, best_l = xt.clone(), xt.clone(), torch.full((4,), float("inf"), dtype=torch.float64)
+    for t in range(cfg.iters + 1):
+        xr = x.detach().requires_grad_(True)
+        lv = loss(xr)
+        (grad,) = torch.autograd.grad(lv.sum(), xr)
+        lower = lv.detach() < best_l
+        best[lower], best_l = x[lower], torch.where(lower, lv.detach(), best_l)
+        x = (x - cfg.step * grad.sign()).clamp(0, 1)
+    torch.testing.assert_close(logit_attack(model, xs, xt, cfg), best, rtol=0, atol=1e-12)

@@ -9,7 +9,7 @@ APGD's step-size schedule follows research/adversarial.md §3 (AutoAttack's auto
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Callable, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -66,22 +66,30 @@ def random_start(x: torch.Tensor, eps: torch.Tensor, l2: bool, gen: torch.Genera
     return (x + d).clamp(0.0, 1.0)
 
 
-def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Optional[torch.Tensor], loss: str,
+# What an attack maximises: a registered loss name, or a callable (logits, x) → per-sample values
+Objective = Union[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
+
+
+def _objective(loss: Objective, z: torch.Tensor, x: torch.Tensor, y: torch.Tensor, t: Optional[torch.Tensor]):
+    return loss(z, x) if callable(loss) else attack_loss(loss, z, y, t)
+
+
+def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, t: Optional[torch.Tensor], loss: Objective,
                need_grad: bool):
     if not need_grad:
         with torch.no_grad():
             z = model(x)
-            return z, attack_loss(loss, z, y, t), None
+            return z, _objective(loss, z, x, y, t), None
     xr = x.detach().requires_grad_(True)
     with torch.enable_grad():
         z = model(xr)
-        lv = attack_loss(loss, z, y, t)
+        lv = _objective(loss, z, xr, y, t)
         (g,) = torch.autograd.grad(lv.sum(), xr)
     return z.detach(), lv.detach(), g.contiguous(memory_format=torch.contiguous_format)
 
 
 def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Tensor, eps: torch.Tensor,
-            step: torch.Tensor, n_iter: int, l2: bool, loss: str, loss_target: Optional[torch.Tensor] = None,
+            step: torch.Tensor, n_iter: int, l2: bool, loss: Objective, loss_target: Optional[torch.Tensor] = None,
             goal_target: Optional[torch.Tensor] = None, kappa: float = 0.0, momentum: float = 0.0,
             apgd: bool = False, rho: float = 0.75, early_stop: bool = True, compact_frac: float = 0.05,
             sign_momentum: float = 0.0) -> AttackResult:
@@ -91,7 +99,11 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
     not halve), halving η and restarting from the best point; momentum is APGD's α = 1 − momentum.
     sign_momentum=μ > 0 (ℓ∞; CCAT's training attack, Stutz et al. 2020 code): the step follows
     sign(v) with v ← μ·v + sign(∇) instead of sign(∇).
+    A callable ``loss`` (logits, x) → [B] may close over per-sample data, so it runs without early
+    stop (the batch is never compacted under it).
     """
+    if callable(loss) and early_stop:
+        raise ValueError("a callable loss runs with early_stop=False (it may close over per-sample data)")
     if sign_momentum and l2:
         raise ValueError("sign_momentum is an ℓ∞ rule; it has no ℓ2 meaning here")
     B = x0.shape[0]

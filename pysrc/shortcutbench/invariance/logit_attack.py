@@ -7,7 +7,7 @@ image, with a total-variation term that keeps the perturbation smooth:
     L(x) = ‖(z(x) − z_s) − mean(z(x) − z_s)·1‖² + λ·‖softmax(z(x)) − softmax(z_s)‖² + μ·TV(x − x_0)
 
 (the optimal free shift h(x) has the closed form mean(z_s − z(x)), so the first term is Algorithm 2's
-‖L(x) + h(x) − L(x_s)‖² minimised over h). Descent uses sign gradients of step ε and clamps to [0, 1].
+‖L(x) + h(x) − L(x_s)‖² minimised over h). Descent uses sign gradients of step ε and clamps to [0, 1] (the attack engine's loop).
 
 Deviations from the printed Algorithm 2, which *ascends* L1 − λ·‖ΔS‖² and accumulates δ twice
 (δ ← δ + ε·sign(∇), x ← x + δ): we descend, add the softmax term with a plus sign and take plain
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..attacks import engine
 from ..errors import UsageError
 
 
@@ -52,6 +53,9 @@ def centred_logit_gap(z: torch.Tensor, z_ref: torch.Tensor) -> torch.Tensor:
 
 def logit_attack(model: nn.Module, x_source: torch.Tensor, x_target: torch.Tensor,
                  cfg: LogitAttackConfig = LogitAttackConfig(), generator: torch.Generator = None) -> torch.Tensor:
+    """Minimise L from the start by sign steps of ``cfg.step`` clamped to [0, 1]: the attack engine's
+    loop with −L as its objective and no ε-ball (ε = 1 around a start in [0, 1] leaves only the box);
+    returns the iterate with the lowest L."""
     model.eval()
     with torch.no_grad():
         z_s = model(x_source)
@@ -60,13 +64,12 @@ def logit_attack(model: nn.Module, x_source: torch.Tensor, x_target: torch.Tenso
         x0 = x_target.clone()
     else:
         x0 = (x_source + torch.rand(x_source.shape, generator=generator) * 2 - 1).clamp(0, 1)
-    x = x0.clone()
-    for _ in range(cfg.iters):
-        x.requires_grad_(True)
-        with torch.enable_grad():
-            z = model(x)
-            loss = (centred_logit_gap(z, z_s) + cfg.softmax_weight * ((torch.softmax(z, 1) - p_s) ** 2).sum(1)
-                    + cfg.tv_weight * total_variation(x - x0))
-            g, = torch.autograd.grad(loss.sum(), x)
-        x = (x.detach() - cfg.step * g.sign()).clamp(0, 1)
-    return x.detach()
+
+    def neg_loss(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return -(centred_logit_gap(z, z_s) + cfg.softmax_weight * ((torch.softmax(z, 1) - p_s) ** 2).sum(1)
+                 + cfg.tv_weight * total_variation(x - x0))
+
+    b = x0.shape[0]
+    res = engine.iterate(model, x0, z_s.argmax(1), x0, torch.ones(b), torch.full((b,), cfg.step), cfg.iters,
+                         l2=False, loss=neg_loss, early_stop=False)
+    return res.x_best.detach()

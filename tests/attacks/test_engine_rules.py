@@ -1,4 +1,5 @@
-"""The engine's sign-momentum rule (CCAT's training attack) against a loop written out by hand."""
+"""Engine rules other than plain PGD: sign-momentum (CCAT's training attack) against a loop written out by
+hand, and callable objectives (the logit attack)."""
 import copy
 
 import pytest
@@ -44,3 +45,15 @@ def test_sign_momentum_has_no_l2_meaning(tiny):
     eps = torch.full((x.shape[0],), 0.5)
     with pytest.raises(ValueError, match="ℓ∞"):
         iterate(m, x, y, x.clone(), eps, eps, 2, l2=True, loss="ce", sign_momentum=0.9)
+
+
+def test_a_callable_objective_is_maximised_and_refuses_early_stop(tiny):
+    m, x, y = tiny
+    eps = torch.full((x.shape[0],), 0.05)
+    with pytest.raises(ValueError, match="early_stop=False"):
+        iterate(m, x, y, x.clone(), eps, eps / 4, 2, l2=False, loss=lambda z, xx: z[:, 0])
+    out = iterate(m, x, y, x.clone(), eps, eps / 4, 5, l2=False, loss=lambda z, xx: z[:, 0], early_stop=False)
+    with torch.no_grad():
+        assert (m(out.x_best)[:, 0] >= m(x)[:, 0]).all()  # the start is a candidate: never worse
+        assert (m(out.x_best)[:, 0] > m(x)[:, 0]).float().mean() > 0.9  # and logit 0 does go up
+    assert (out.x_best - x).abs().max() <= 0.05 + 1e-6
