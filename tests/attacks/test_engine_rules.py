@@ -40,11 +40,25 @@ def test_sign_momentum_matches_the_rule_written_out(tiny):
     assert not torch.equal(plain.x_best, out.x_best)  # the momentum changes the path
 
 
-def test_sign_momentum_has_no_l2_meaning(tiny):
+def test_sign_momentum_survives_early_stop_compaction(tiny):
+    """With early stop the batch shrinks as samples succeed; the velocity must shrink with it, so a
+    sample that never succeeds follows the same path as in a run without early stop."""
+    m, x, y = tiny
+    eps = torch.full((x.shape[0],), 0.003)  # 12 of 24 succeed along the way
+    plain = iterate(m, x, y, x.clone(), eps, eps / 3, 8, l2=False, loss="ce", early_stop=False, sign_momentum=0.9)
+    early = iterate(m, x, y, x.clone(), eps, eps / 3, 8, l2=False, loss="ce", early_stop=True, compact_frac=0.0,
+                    sign_momentum=0.9)
+    assert early.success.any() and not early.success.all()  # compaction happened, some rows remain
+    keep = ~early.success
+    torch.testing.assert_close(early.x_best[keep], plain.x_best[keep], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("l2, apgd", [(True, False), (False, True)])
+def test_sign_momentum_is_refused_outside_plain_linf_pgd(tiny, l2, apgd):
     m, x, y = tiny
     eps = torch.full((x.shape[0],), 0.5)
-    with pytest.raises(ValueError, match="ℓ∞"):
-        iterate(m, x, y, x.clone(), eps, eps, 2, l2=True, loss="ce", sign_momentum=0.9)
+    with pytest.raises(ValueError, match="sign_momentum"):
+        iterate(m, x, y, x.clone(), eps, eps, 2, l2=l2, apgd=apgd, loss="ce", sign_momentum=0.9)
 
 
 def test_a_callable_objective_is_maximised_and_refuses_early_stop(tiny):

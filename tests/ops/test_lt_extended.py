@@ -16,19 +16,27 @@ def _args(spec, w, b, lo, hi, clip, max_wrong=64):
 
 def _rounding_slack(spec, weight, lo, hi, clip):
     """How far the (weight, bias) gradients may honestly differ. Each per-sample term carries ~eps
-    relative error in the weight's dtype. And where a filter's two best windows tie in real
-    arithmetic (windows over the same pixel values), rounding in each code's own summation order picks
-    the argmax, so kernel and reference may route that sample's gradient (|dL/dlogit| <= 1) to
-    different patches: each such sample moves the weight gradient by at most the pixel range."""
-    x = lt_decode(spec.bases.double(), spec.pixels, spec.offsets.double(), torch.arange(lo, hi), clip)
+    relative error in the weight's dtype. And where a filter's two best windows over *different*
+    patches tie to rounding (|gap| within 64 eps of the sum of |terms|), each code's own summation
+    order picks the argmax, so kernel and reference may route that sample's gradient
+    (|dL/dlogit| <= 1) to different patches: that moves the weight gradient by at most the largest
+    difference between the two patches. (Windows over identical patches route the same gradient.)"""
+    x = lt_decode(spec.bases.double(), spec.pixels, spec.offsets.double(), torch.arange(lo, hi), clip).unsqueeze(1)
     eps = torch.finfo(weight.dtype).eps
     per_term = (hi - lo) * 4 * eps
-    values = F.conv2d(x.unsqueeze(1), weight.double().unsqueeze(1)).flatten(2)
-    ties = 0
+    w = weight.double().unsqueeze(1)
+    values = F.conv2d(x, w).flatten(2)  # [M, 2, windows]
+    slack = 0.0
     if values.shape[2] > 1:
-        top2 = values.topk(2, dim=2).values
-        ties = int((top2[..., 0] - top2[..., 1] <= 64 * eps * (1 + top2[..., 0].abs())).any(1).sum())
-    return ties * float(x.max() - x.min()) + per_term * float(x.abs().max()), per_term
+        top2 = values.topk(2, dim=2)
+        scale = F.conv2d(x.abs(), w.abs()).flatten(2).gather(2, top2.indices).amax(2)
+        near = top2.values[..., 0] - top2.values[..., 1] <= 64 * eps * (1 + scale)  # [M, 2]
+        patches = F.unfold(x, weight.shape[-1])  # [M, k*k, windows]
+        m, f = near.nonzero(as_tuple=True)
+        a = patches[m, :, top2.indices[m, f, 0]]
+        b = patches[m, :, top2.indices[m, f, 1]]
+        slack = float((a - b).abs().amax(1).sum()) if m.numel() else 0.0
+    return slack + per_term * float(x.abs().max()), per_term
 
 
 def _assert_same(ref, out, rtol=1e-5, slack=(0.0, 0.0)):

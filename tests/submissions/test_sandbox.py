@@ -2,6 +2,7 @@
 write outside its sandbox, or slip a bad output past the checks."""
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -114,21 +115,25 @@ def _alive(pid):
         return False
 
 
-@pytest.mark.parametrize("level", ["namespaces", "process"])
-def test_no_descendant_survives_the_limit(tmp_path, level):
-    if level == "namespaces" and not isolation().namespaces:
-        pytest.skip(f"no namespace sandbox: {isolation().detail}")
-    marker = f"sb-escapee-{uuid.uuid4().hex}"
-    # at import: a daemon (fork, setsid, fork) that would outlive a process-group kill; then hang in forward
-    code = f"""
+def _daemon_at_import(marker: str) -> str:
+    """Submission code that, at import, starts a daemon (fork, setsid, fork) named by ``marker`` in
+    its command line: it would outlive a process-group kill."""
+    return f"""
 import os, sys
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{marker}"])
     os._exit(0)
-""" + HANG["forward"]
-    sub = write_submission(tmp_path / "s", code=code, weights_from=LINEAR)
+"""
+
+
+@pytest.mark.parametrize("level", ["namespaces", "process"])
+def test_no_descendant_survives_the_limit(tmp_path, level):
+    if level == "namespaces" and not isolation().namespaces:
+        pytest.skip(f"no namespace sandbox: {isolation().detail}")
+    marker = f"sb-escapee-{uuid.uuid4().hex}"
+    sub = write_submission(tmp_path / "s", code=_daemon_at_import(marker) + HANG["forward"], weights_from=LINEAR)
     env = cli_env(**({"SHORTCUTBENCH_SANDBOX": "process"} if level == "process" else {}))
     proc = subprocess.Popen([sys.executable, "-m", "shortcutbench", "submit", str(sub), "--validate-only",
                              "--time-limit", str(LIMIT)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -142,6 +147,36 @@ if os.fork() == 0:
     assert seen, "the escapee never started: the test would prove nothing"
     time.sleep(0.5)
     assert [p for p in seen if _alive(p)] == [] and [p for p in _pids_with(marker) if _alive(p)] == []
+
+
+@pytest.mark.parametrize("level", ["namespaces", "process"])
+def test_a_killed_scorer_takes_the_hanging_sandbox_with_it(tmp_path, level):
+    """SIGKILL the scorer while the model hangs in forward (no time limit will come): the sandboxed
+    process reads EOF on its lifeline and stops, and under namespaces so does a daemon it detached
+    (setsid, double fork). At the process level such a daemon is out of reach once the scorer is
+    gone (the README's threat model), so only the sandboxed process itself is checked there."""
+    if level == "namespaces" and not isolation().namespaces:
+        pytest.skip(f"no namespace sandbox: {isolation().detail}")
+    marker = f"sb-orphan-{uuid.uuid4().hex}"
+    daemon = _daemon_at_import(marker) if level == "namespaces" else ""
+    sub = write_submission(tmp_path / "s", code=daemon + HANG["forward"], weights_from=LINEAR)
+    env = cli_env(**({"SHORTCUTBENCH_SANDBOX": "process"} if level == "process" else {}))
+    proc = subprocess.Popen([sys.executable, "-m", "shortcutbench", "submit", str(sub), "--validate-only",
+                             "--time-limit", "600"], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = f"shortcutbench.submissions.server\0{sub.resolve()}"
+    deadline = time.time() + 120
+    while not (_pids_with(server) and (level == "process" or _pids_with(marker))) and time.time() < deadline:
+        time.sleep(0.2)
+    sandboxed = _pids_with(server) + _pids_with(marker)
+    assert sandboxed and proc.poll() is None, "the sandbox never started: the test would prove nothing"
+    time.sleep(2.0)  # into the hanging forward
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    while [p for p in sandboxed if _alive(p)] and time.time() < deadline:
+        time.sleep(0.2)
+    assert [p for p in sandboxed if _alive(p)] == [], "the sandbox outlived the killed scorer"
 
 
 class _Pwn:

@@ -104,8 +104,8 @@ def iterate(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, start: torch.Te
     """
     if callable(loss) and early_stop:
         raise ValueError("a callable loss runs with early_stop=False (it may close over per-sample data)")
-    if sign_momentum and l2:
-        raise ValueError("sign_momentum is an ℓ∞ rule; it has no ℓ2 meaning here")
+    if sign_momentum and (l2 or apgd):
+        raise ValueError("sign_momentum is a plain ℓ∞ PGD rule: not for ℓ2 or APGD (which has its own momentum)")
     B = x0.shape[0]
     model = gradient_view(model)  # the same function in fewer operations (gradient_view.py)
     out = AttackResult(x0.clone(), torch.zeros(B, dtype=torch.bool, device=x0.device), start.clone(),

@@ -70,6 +70,7 @@ def logit_attack(model: nn.Module, x_source: torch.Tensor, x_target: torch.Tenso
                  + cfg.tv_weight * total_variation(x - x0))
 
     b = x0.shape[0]
-    res = engine.iterate(model, x0, z_s.argmax(1), x0, torch.ones(b), torch.full((b,), cfg.step), cfg.iters,
+    ones = torch.ones(b, dtype=x0.dtype, device=x0.device)
+    res = engine.iterate(model, x0, z_s.argmax(1), x0, ones, ones * cfg.step, cfg.iters,
                          l2=False, loss=neg_loss, early_stop=False)
     return res.x_best.detach()

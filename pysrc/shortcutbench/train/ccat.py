@@ -37,9 +37,11 @@ def linf_attack(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, epsilo
     eps = torch.as_tensor(epsilon, dtype=x.dtype).reshape(-1).expand(x.shape[0])
     step = eps * (2.5 / max(iters, 1)) if lr is None else torch.full_like(eps, lr)
     start = engine.random_start(x, eps, False, generator, uniform_box=True) if random_start else x.clone()
-    res = engine.iterate(model, x, y, start, eps, step, iters, l2=False, loss=_OBJECTIVES[objective],
-                         early_stop=False, sign_momentum=momentum)
-    model.train(was_training)
+    try:
+        res = engine.iterate(model, x, y, start, eps, step, iters, l2=False, loss=_OBJECTIVES[objective],
+                             early_stop=False, sign_momentum=momentum)
+    finally:
+        model.train(was_training)
     return res.x_best.detach()
 
 
