@@ -24,7 +24,6 @@
 #include "../macros.h"
 #include "isa.h"
 
-
 namespace {
 
 constexpr int64_t kMaxInnerCodes = 8192;  // inner table and per-thread gradient buffers fit in L2
@@ -39,7 +38,6 @@ struct Accum {
   std::vector<double> s_inner;  // [FQ][n_inner]: sum of dL/dlogit_f where argmax_f == q, per inner code
   std::vector<double> t_outer;  // [FQ][P_out][K]: the same, per outer digit and the value it reads
 };
-
 
 template <typename T>
 struct Problem {
@@ -174,7 +172,6 @@ void contract(const Problem<T>& pr, const BaseTables& tb, Accum& acc, double* gr
 template <typename T>
 using RunOuter = void (*)(const Problem<T>&, const BaseTables&, const std::vector<T>&, int64_t, int64_t, int64_t,
                           bool, bool, int64_t, Accum&, std::vector<int64_t>&);
-
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> lt_extended_cpu(
     const at::Tensor& bases, const at::Tensor& labels, const at::Tensor& pixels, const at::Tensor& offsets,

@@ -34,7 +34,6 @@ constexpr int64_t kWorkGrain = 1 << 16;  // multiply-adds per OpenMP chunk in th
 #define SB_ISA_KERNEL "saga_enet_kernel.h"
 #include "isa_copies.h"
 
-
 at::Tensor saga_enet_cpu(const at::Tensor& X_in, const at::Tensor& target_in, const at::Tensor& sw_in,
                          const at::Tensor& order_in, const at::Tensor& weight, const at::Tensor& bias,
                          const at::Tensor& table, const at::Tensor& w_avg, const at::Tensor& b_avg, double lr,

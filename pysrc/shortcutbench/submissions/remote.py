@@ -49,22 +49,19 @@ class ModelClient:
         self.stderr = tempfile.TemporaryFile()
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
-        # lifeline: only this process holds the write end, so the sandbox reads EOF the moment we die,
-        # however we die (even SIGKILL), and stops itself with its descendants
-        life_r, self.life_w = os.pipe()
         iso = sandbox.isolation()
         argv = [sys.executable, "-m", SERVER, str(sub.root.resolve()), "--scratch", str(self.scratch),
-                "--fd-in", str(req_r), "--fd-out", str(rep_w), "--fd-life", str(life_r), "--memory", str(limits.memory_bytes),
+                "--fd-in", str(req_r), "--fd-out", str(rep_w), "--memory", str(limits.memory_bytes),
                 "--processes", str(limits.extra_processes), "--file-bytes", str(limits.file_bytes)]
         argv += ["--namespaces", sandbox.mount_namespace()] if iso.namespaces else []
         src = str(Path(__file__).parents[2])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
         try:
-            self.proc = sandbox.start(sandbox.command(argv), env, pass_fds=(req_r, rep_w, life_r),
+            self.proc = sandbox.start(sandbox.command(argv), env, pass_fds=(req_r, rep_w),
                                       stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
         finally:
-            for fd in (req_r, rep_w, life_r):
-                os.close(fd)
+            os.close(req_r)
+            os.close(rep_w)
         self.since = sandbox.start_ticks(self.proc.pid) or 0
         ipc.set_nonblocking(self.req_w)
         ipc.set_nonblocking(self.rep_r)
@@ -109,10 +106,10 @@ class ModelClient:
                 ipc.send(self.req_w, {"op": "exit"}, deadline=time.monotonic() + 1)
         # always: the process may have left descendants behind even when it exited by itself
         self.killed = sandbox.kill_tree(self.proc, self.since, grace_s=0.5 if self.proc.poll() is None else 0)
-        for fd in (self.req_w, self.rep_r, self.life_w):
+        for fd in (self.req_w, self.rep_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        self.req_w = self.rep_r = self.life_w = -1
+        self.req_w = self.rep_r = -1
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def __enter__(self) -> "ModelClient":

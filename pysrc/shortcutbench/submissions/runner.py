@@ -61,7 +61,7 @@ def submission_record(track: Track, sub: Submission, ctx: RunContext, metrics: D
 def worker_command(v: Validated, track: str, ctx: RunContext, limits: Limits) -> List[str]:
     cmd = [sys.executable, "-m", WORKER, str(v.sub.root), track, "--profile", ctx.profile, "--out", str(ctx.out_dir),
            "--hash", v.sub.hash, "--kind", v.kind, "--time-limit", repr(limits.time_s),
-           "--memory", str(limits.memory_bytes), "--parent-pid", str(os.getpid())]
+           "--memory", str(limits.memory_bytes)]
     cmd += ["--program", str(v.program)] if v.program else []
     if ctx.mnist_dir:
         cmd += ["--mnist-dir", ctx.mnist_dir]

@@ -15,6 +15,7 @@ prints it):
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -31,7 +32,7 @@ from typing import Dict, List, Optional, Sequence
 
 ENV_LEVEL = "SHORTCUTBENCH_SANDBOX"  # force a level: "process" (e.g. to compare), never a stronger one
 _PR_SET_CHILD_SUBREAPER = 36
-_PR_SET_PDEATHSIG = 1
+LIFELINE_ENV = "SHORTCUTBENCH_LIFELINE"  # fd of the read end of the starter's lifeline pipe, in the child
 _NS_FLAGS = ["--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--mount", "--uts", "--ipc"]
 
 
@@ -106,20 +107,44 @@ def become_subreaper() -> bool:
     return _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel to SIGKILL this process when the process that started it dies (Linux), so a
-    killed ``submit`` leaves no worker behind to hang until its time limit; exit at once if that
-    parent is already gone (it died before the request)."""
-    if sys.platform == "linux":
-        _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
+def die_with_starter() -> None:
+    """Stop when the process that ``start``-ed us is gone. Only the starter holds the write end of
+    our lifeline pipe, so a daemon thread reads EOF the moment it dies, however it dies (even by
+    SIGKILL, while we hang), and then kills our process group and exits. Our own children were
+    started the same way and follow us down their own lifelines. Under namespaces the sandboxed
+    process is its PID namespace's init, so its exit makes the kernel kill everything left in it;
+    at the process level a descendant that left our group (setsid) is the starter's ``kill_tree``'s
+    to find, and survives if the starter itself is gone."""
+    fd = os.environ.get(LIFELINE_ENV)
+    if fd is None:
+        return
+    import threading
+
+    def watch():
+        while os.read(int(fd), 1):
+            pass
+        with contextlib.suppress(OSError):
+            os.killpg(0, signal.SIGKILL)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 def start(argv: Sequence[str], env: Dict[str, str], pass_fds: Sequence[int] = (), **kw) -> subprocess.Popen:
-    """Start ``argv`` (already wrapped by ``command``) in its own session; we become subreaper first."""
+    """Start ``argv`` (already wrapped by ``command``) in its own session; we become subreaper first.
+    The child inherits a lifeline (``die_with_starter``); ``kill_tree`` closes our end."""
     become_subreaper()
-    return subprocess.Popen(list(argv), env=env, pass_fds=tuple(pass_fds), start_new_session=True, **kw)
+    life_r, life_w = os.pipe()
+    try:
+        proc = subprocess.Popen(list(argv), env={**env, LIFELINE_ENV: str(life_r)},
+                                pass_fds=(*pass_fds, life_r), start_new_session=True, **kw)
+    except BaseException:
+        os.close(life_w)
+        raise
+    finally:
+        os.close(life_r)
+    proc.lifeline = life_w
+    return proc
 
 
 # ---------------------------------------------------------------- killing every descendant
@@ -194,6 +219,8 @@ def kill_tree(proc: subprocess.Popen, since_ticks: Optional[int], grace_s: float
         proc.kill()
     proc.wait()
     _reap(signalled, proc)
+    with contextlib.suppress(AttributeError, OSError):
+        os.close(proc.lifeline)
     return sorted(set(signalled))
 
 

@@ -9,7 +9,6 @@ scratch directory. Requests (``ipc`` messages, ``op`` in the header): ``forward`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
 import sys
@@ -22,7 +21,6 @@ def _args(argv):
     p.add_argument("--scratch", required=True)
     p.add_argument("--fd-in", type=int, required=True)
     p.add_argument("--fd-out", type=int, required=True)
-    p.add_argument("--fd-life", type=int, default=None, help="read end of the starter's lifeline pipe")
     p.add_argument("--namespaces", default=None, metavar="OUTER_MNT_NS",
                    help="enter the namespace sandbox first (the starter's mount namespace, never remounted)")
     p.add_argument("--memory", type=int, required=True)
@@ -42,25 +40,6 @@ def _confine(args) -> None:
     os.chdir(scratch)
     os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
     os.dup2(2, 1)  # a print() in model.py goes to stderr, never into the channel
-
-
-def _die_with_starter(fd: int) -> None:
-    """A daemon thread blocks on the lifeline; EOF means the starter is gone (closed it, or died,
-    even by SIGKILL, while the model hangs), so stop: kill our process group, then exit. Under
-    namespaces we are the PID namespace's init, and our exit makes the kernel kill every process
-    left in it; under the process level, a descendant that left our group (setsid) is the
-    starter's ``kill_tree``'s to find, and survives if the starter itself is gone."""
-    import signal
-    import threading
-
-    def watch():
-        while os.read(fd, 1):
-            pass
-        with contextlib.suppress(OSError):
-            os.killpg(0, signal.SIGKILL)
-        os._exit(3)
-
-    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 def _digest(model) -> dict:
@@ -141,8 +120,9 @@ class _Server:
 def main(argv=None) -> int:
     args = _args(argv)
     _confine(args)
-    if args.fd_life is not None:  # after _confine: the thread holds no capability _confine dropped
-        _die_with_starter(args.fd_life)
+    from .sandbox import die_with_starter
+
+    die_with_starter()  # after _confine: its thread holds no capability _confine dropped
     from . import ipc
     from .format import load_model, read_submission
 

@@ -22,12 +22,10 @@ def main(argv=None) -> int:
     p.add_argument("--memory", type=int, required=True)
     p.add_argument("--mnist-dir", default=None)
     p.add_argument("--set", action="append", default=[])
-    p.add_argument("--parent-pid", type=int, default=None, help="die with this process (the submit run)")
     args = p.parse_args(argv)
-    if args.parent_pid is not None:
-        from .sandbox import die_with_parent
+    from .sandbox import die_with_starter
 
-        die_with_parent(args.parent_pid)
+    die_with_starter()  # a killed `submit` leaves no worker hanging until its time limit
     from pathlib import Path
 
     from ..results import Store
