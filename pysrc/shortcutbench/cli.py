@@ -291,6 +291,7 @@ def cmd_leaderboard(args) -> int:
         print(f"wrote {path}")
     _render_overall(view, html=args.html, trust_code=args.trust_code, records=records)
     _render_findings(view, records, readme=args.include is None)  # the README quotes the board's only
+    _render_runtimes(view, records)
     if args.screenshot:
         from .results.browser import screenshot_page
         from .results.site import SITE_DIR
@@ -333,6 +334,15 @@ def _render_findings(out: Path, records, readme: bool = True) -> None:
     readme_path = out.resolve().parent / "README.md"
     if readme and fill_readme(readme_path, table):
         print(f"updated the findings section of {readme_path}")
+
+
+def _render_runtimes(out: Path, records) -> None:
+    """leaderboard/runtimes.md: each track's stored wall times (what `make full` costs, per track)."""
+    from .results.runtimes import runtime_table
+    from .results.tables import write_tables
+
+    for path in write_tables([runtime_table(records)], out):
+        print(f"wrote {path}")
 
 
 def cmd_submit(args) -> int:

@@ -1,4 +1,5 @@
-"""The diagnostics track's choice of shipped zoo models: the shortcut board, seeds per the named setting."""
+"""The diagnostics track's choice of shipped zoo models: the shortcut board (quick: ERM and the seed's
+three mitigations), seeds per the named setting."""
 import pytest
 
 from shortcutbench.errors import UsageError
@@ -30,6 +31,12 @@ def test_full_covers_the_shortcut_board_with_erm_at_every_seed(all_shipped):
     assert len(ids) == len(set(ids)) == seeds + (len(board) - 1) * k
     # seed-major: every model's seed 0 comes before any seed 1
     assert max(i for i, (_, s) in enumerate(ids) if s == 0) < min(i for i, (_, s) in enumerate(ids) if s == 1)
+
+
+def test_quick_diagnoses_erm_and_the_seeds_three_mitigations(all_shipped):
+    ids = _ids(RunContext(profile="quick"))
+    assert ids == [("lazy_cnn.erm", 0), ("lazy_cnn.dann_fixa", 0), ("lazy_cnn.saliency_bg", 0), ("lazy_cnn.cf_invar", 0)]
+    assert set(m for m, _ in ids) < set(catalogue.board_models(("main",)))
 
 
 def test_models_option_and_unshipped_models_are_skipped_with_a_note(monkeypatch, capsys):
