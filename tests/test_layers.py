@@ -6,8 +6,8 @@ with ``ast`` (no import-linter needed):
 
 Packages within one layer may import each other, but never in a circle. ``<pkg>.command`` modules are
 the CLI's subcommands and ``results.overall``, ``results.site``, ``results.cards`` (model cards) and
-``results.findings`` / ``results.findings_claims`` (the seed-claims table) render every track's records
-together, so they sit with the CLI, above the tracks.
+``results.findings`` / ``results.findings_claims`` (the seed-claims table) and ``results.runtimes`` (run
+times per track) render every track's records together, so they sit with the CLI, above the tracks.
 """
 import ast
 from pathlib import Path
@@ -20,7 +20,7 @@ import shortcutbench
 ROOT = Path(shortcutbench.__file__).parent
 LAYERS: List[Set[str]] = [
     {"cli", "__main__", "explain.command", "zoo.command", "ssl.command", "results.overall", "results.site",
-     "results.cards", "results.findings", "results.findings_claims"},
+     "results.cards", "results.findings", "results.findings_claims", "results.runtimes"},
     {"submissions"},
     {"tracks"},
     {"zoo", "train", "explain", "attacks", "invariance", "glm", "certify", "ssl", "causal"},

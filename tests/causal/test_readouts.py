@@ -23,7 +23,7 @@ def test_ridge_recovers_a_linear_map_and_kernel_ridge_a_nonlinear_one():
 
 
 def test_a_pretrained_encoder_plugs_in_through_the_registry():
-    """How SimCLR (#22) joins: a registered encoder with a `pretrained` hook and no head; its task
+    """How a self-supervised encoder joins (SimCLR does): a registered encoder with a `pretrained` hook and no head; its task
     regressor is a ridge readout of the frozen features, and a module the certifier does not know
     gets no λ (attacks still run)."""
     import torch.nn as nn
@@ -39,11 +39,11 @@ def test_a_pretrained_encoder_plugs_in_through_the_registry():
         def forward(self, x):
             return torch.tanh(nn.functional.avg_pool2d(x, 4).flatten(1))
 
-    ENCODERS.register("test_frozen")(Encoder("test_frozen", "a frozen module", False, True,
-                                             pretrained=lambda train, seed: Frozen()))
+    ENCODERS.register("test_frozen")(Encoder("test_frozen", "a frozen module", False, True, lambda f, g: (Frozen(), None),
+                                             pretrained=lambda train, seed, epochs: (Frozen(), [])))
     try:
         train, test = load_scenes("light", 400, 0, cache=False), load_scenes("light", 100, 0, "test", cache=False)
-        fitted = fit_encoder("test_frozen", train, FitConfig(), seed=0)
+        fitted = fit_encoder("test_frozen", train, FitConfig(), seed=0, pretrain_epochs=1)
         names = [f.name for f in train.variant.factors]
         report, readout = readout_report(features(fitted.body, train), train.latents, train.labels,
                                          features(fitted.body, test), test.latents, test.labels, names, len(SHAPES))

@@ -11,16 +11,18 @@ its own trained head that regresses every factor's latent.
                     4-layer body every row-normalised layer averages the signal away and the
                     constrained net learnt no θ at all (R² ≈ 0 at gain 4 and 16, 3 epochs, 10k scenes).
 
-Self-supervised features (SimCLR, issue #22) join by registering an :class:`Encoder` with a
-``pretrained`` hook — (training split, seed) → the frozen feature module, trained however it likes
-on the training scenes without their factors — and no head; the track then reads them with ridge
-readouts, and certifies them when the module is a plain Sequential of layers the certifier knows
-(otherwise λ is reported as unknown and only the attacks run).
+    simclr          the same CNN body trained by SimCLR on the scenes without their factors
+                    (:mod:`.simclr`; seed 001 §7.1, Table 5), read by ridge readouts
+
+A self-supervised encoder joins by registering an :class:`Encoder` with a ``pretrained`` hook —
+(training split, seed, epochs) → the trained feature module — and no head; the track then reads
+it with ridge readouts, and certifies it when the module is a plain Sequential of layers the
+certifier knows (otherwise λ is reported as unknown and only the attacks run).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -28,17 +30,12 @@ from torch.nn.utils import parametrize
 
 from ..registry import Registry
 from ..data.scenes import RESOLUTION
-
-FEATURES = 64  # width of the CNN's feature layer
-
+from ..models.scene_cnn import FEATURES, scene_body
+from . import simclr
 
 def conv_body() -> nn.Sequential:
     """Three stride-2 4×4 convolutions (32 → 16 → 8 → 4), then a 64-wide dense layer: ~58k weights."""
-    return nn.Sequential(
-        nn.Conv2d(3, 16, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 32, 4, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(32 * (RESOLUTION // 8) ** 2, FEATURES), nn.ReLU())
+    return scene_body(3, RESOLUTION)
 
 
 def shallow_body() -> nn.Sequential:
@@ -84,7 +81,10 @@ class Encoder:
     trained: bool  # True: trained to regress the latents, its head is the task regressor
     seeded: bool = True  # False: the same features at every seed (readouts are fit once per task)
     make: Optional[Callable[[int, float], Tuple[nn.Sequential, Optional[nn.Linear]]]] = None  # (factors, gain) → (body, head)
-    pretrained: Optional[Callable[[Any, int], nn.Module]] = None  # (train SceneSet, seed) → frozen features
+    # (train SceneSet, seed, epochs) → (the trained body, its history): trained without the factors
+    # (SimCLR); ``make`` gives the same architecture to load stored weights into
+    pretrained: Optional[Callable[[Any, int, int], Tuple[nn.Module, Any]]] = None
+    settings: Optional[Callable[[int], Dict[str, Any]]] = None  # epochs → what else fixes the weights (storage key)
 
 
 ENCODERS: Registry[Encoder] = Registry("encoder")
@@ -109,6 +109,8 @@ for _enc in (
     Encoder("random_cnn", "the CNN, untrained", False, True, lambda f, g: (conv_body(), None)),
     Encoder("supervised_cnn", "the CNN trained to regress every factor", True, True, _cnn),
     Encoder("linf_cnn", "the shallow CNN with ℓ∞ operator norms ≤ 1 per layer, head ≤ gain", True, True, _linf_cnn),
+    Encoder("simclr", "the CNN trained by SimCLR on the scenes, without their factors", False, True,
+            lambda f, g: (conv_body(), None), pretrained=simclr.simclr_features, settings=simclr.settings),
 ):
     ENCODERS.register(_enc.name)(_enc)
 

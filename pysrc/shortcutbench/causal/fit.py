@@ -48,35 +48,46 @@ def _root(ship: bool) -> Path:
     return WEIGHTS_DIR if ship else cache_dir() / "causal_weights"
 
 
-def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: bool = False) -> Fitted:
+def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: bool = False,
+                pretrain_epochs: int = 0) -> Fitted:
     """The encoder ``name`` for ``train``'s variant at ``seed``: loaded when stored with the same
-    key, else built (and, when trained, trained and stored)."""
+    key, else built (and, when trained, trained and stored). Pre-trained encoders (SimCLR) train
+    for ``pretrain_epochs`` without the factors; their features are read by ridge readouts."""
     spec = enc.ENCODERS.get(name)
-    if spec.pretrained is not None:  # features trained elsewhere (e.g. SimCLR, #22): frozen, read by ridge
-        return Fitted(name, spec.pretrained(train, seed).eval(), None, {"trained": "pretrained"})
     nf = train.latents.shape[1]
     body, head = enc.build(name, nf, seed, cfg.gain)
-    if not spec.trained:
+    if not spec.trained and spec.pretrained is None:
         return Fitted(name, body.eval(), head, {"trained": False})
-    key = hash_config({"encoder": name, "data": train.fingerprint, "cfg": asdict(cfg), "seed": seed,
-                       "v": FIT_VERSION}, n=20)
+    if spec.pretrained is not None:  # its own training, not the regressors': the key says how
+        what = {"encoder": name, "data": train.fingerprint, "seed": seed, "v": FIT_VERSION,
+                "settings": spec.settings(pretrain_epochs) if spec.settings else pretrain_epochs}
+        model = nn.Sequential(body)
+    else:
+        what = {"encoder": name, "data": train.fingerprint, "cfg": asdict(cfg), "seed": seed, "v": FIT_VERSION}
+        model = nn.Sequential(body, head)
+    key = hash_config(what, n=20)
     wname = weights_name(train.variant.name, name)
-    model = nn.Sequential(body, head)
     for root in {_root(True), _root(ship), _root(False)}:
         if is_shipped(wname, seed, root):
             state, record = load_shipped(wname, seed, root)
             if record.get("key") == key:
                 enc.bake(model)
                 model.load_state_dict(state)
-                return Fitted(name, body.eval(), head.eval(), {**record, "cached": True})
+                return Fitted(name, body.eval(), head.eval() if head is not None else None, {**record, "cached": True})
     t0 = time.perf_counter()
-    history = _train(model, train, cfg, seed, desc=f"{wname} seed {seed}")
+    if spec.pretrained is not None:
+        trained, history = spec.pretrained(train, seed, pretrain_epochs)
+        body.load_state_dict(trained.state_dict())
+        config: Dict[str, Any] = what["settings"]
+    else:
+        history = _train(model, train, cfg, seed, desc=f"{wname} seed {seed}")
+        config = asdict(cfg)
     enc.bake(model)
-    info = {"key": key, "trained": True, "config": asdict(cfg), "data": train.fingerprint, "n_train": len(train),
+    info = {"key": key, "trained": True, "config": config, "data": train.fingerprint, "n_train": len(train),
             "train_s": time.perf_counter() - t0, "history": history,
             "params": sum(p.numel() for p in model.parameters())}
     save_shipped(wname, seed, model.state_dict(), info, _root(ship))
-    return Fitted(name, body.eval(), head.eval(), {**info, "cached": False})
+    return Fitted(name, body.eval(), head.eval() if head is not None else None, {**info, "cached": False})
 
 
 def _train(model: nn.Module, train: SceneSet, cfg: FitConfig, seed: int, desc: str):

@@ -324,9 +324,6 @@ def causal(by_track: ByTrack) -> List[Finding]:
     recs = [r for v in models.values() for r in v]
     out = []
     for text, measured, theirs in _findings(models).rows:
-        if theirs.startswith("pending"):
-            out.append(not_measured(text, "in the claim (001 §7)", test, "a SimCLR encoder in the causal track, #22"))
-            continue
         label = next((ours for key, ours in _CAUSAL_VERDICTS if theirs.startswith(key)), INCONCLUSIVE)
         reason = "" if theirs.startswith(("reproduced", "refuted")) else theirs
         out.append(Finding(text, "in the claim (001 §7)", measured, test, records_cell(recs), with_reason(label, reason)))
