@@ -279,6 +279,7 @@ def cmd_leaderboard(args) -> int:
             raise UsageError(f"--include {args.include!r} is the board itself (--out); name the results directory")
         _require_records(Path(args.include))
     records = Store.in_dir(out).query()
+    board = list(records)  # the committed records alone (run times describe them, not a user's runs)
     view = out
     if args.include is not None:  # the board plus the user's rows, written beside the user's records
         from .results.include import marked
@@ -291,7 +292,7 @@ def cmd_leaderboard(args) -> int:
         print(f"wrote {path}")
     _render_overall(view, html=args.html, trust_code=args.trust_code, records=records)
     _render_findings(view, records, readme=args.include is None)  # the README quotes the board's only
-    _render_runtimes(view, records)
+    _render_runtimes(view, board)
     if args.screenshot:
         from .results.browser import screenshot_page
         from .results.site import SITE_DIR

@@ -8,7 +8,7 @@ def _rec(track, model, seed, profile, protocol, wall):
 
 
 def test_full_records_summed_per_protocol_and_quick_ignored_where_full_exists():
-    recs = [_rec("attack", "a", 0, "full", "attack.full.v5", 3000.0),
+    recs = [_rec("attack", "a", 0, "full", "attack.full.v5", 3000.0),  # the current presets (v5 / quick v3)
             _rec("attack", "b", 0, "full", "attack.full.v5", 5000.0),
             _rec("attack", "c", 0, "full", "attack.full.v5", 4000.0),
             _rec("attack", "a", 0, "quick", "attack.quick.v3", 60.0),
@@ -23,7 +23,8 @@ def test_full_records_summed_per_protocol_and_quick_ignored_where_full_exists():
     assert rows["sparse"][2:6] == ["quick", "1", "1", "90 s"]
 
 
-def test_two_protocols_of_one_profile_are_two_rows():
-    recs = [_rec("invariance", "a", 0, "full", "invariance.full.v3", 100.0),
-            _rec("invariance", "a", 0, "full", "invariance.full.v4", 200.0)]
-    assert [r[1] for r in runtime_table(recs).rows] == ["`invariance.full.v3`", "`invariance.full.v4`"]
+def test_superseded_presets_are_left_out_and_derived_ones_are_their_own_row():
+    recs = [_rec("invariance", "a", 0, "full", "invariance.full.v3", 100.0),  # superseded by v4
+            _rec("invariance", "a", 0, "full", "invariance.full.v4", 200.0),
+            _rec("invariance", "a", 0, "full", "invariance.full.v4+seeds=2", 50.0)]  # --set overrides
+    assert [r[1] for r in runtime_table(recs).rows] == ["`invariance.full.v4`", "`invariance.full.v4+seeds=2`"]

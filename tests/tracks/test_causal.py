@@ -51,6 +51,33 @@ def test_simclr_features_train_once_are_stored_and_certified(tmp_path):
     assert m1["r2"] == m2["r2"] and m1["robust"] == m2["robust"]  # the stored encoder is the trained one
 
 
+def test_the_pretrained_body_is_what_is_stored_and_reloaded(monkeypatch, tmp_path):
+    """fit_encoder copies the hook's trained weights into the stored body (not the fresh one)."""
+    import torch
+
+    from shortcutbench.causal import simclr
+    from shortcutbench.causal.encoders import conv_body
+    from shortcutbench.causal.fit import FitConfig, fit_encoder
+    from shortcutbench.data.scenes import load_scenes
+
+    def constant_body(train, seed, epochs):
+        body = conv_body()
+        with torch.no_grad():
+            for p in body.parameters():
+                p.fill_(0.25)
+        return body, {"history": []}
+
+    monkeypatch.setattr(simclr, "simclr_features", constant_body)
+    train = load_scenes("light", 64, 0, cache=False)
+    first = fit_encoder("simclr", train, FitConfig(), seed=0, pretrain_epochs=2)
+    again = fit_encoder("simclr", train, FitConfig(), seed=0, pretrain_epochs=2)
+    assert not first.info["cached"] and again.info["cached"]
+    for fitted in (first, again):
+        assert all(bool((p == 0.25).all()) for p in fitted.body.parameters())
+    with pytest.raises(ValueError, match="pretrain_epochs"):
+        fit_encoder("simclr", train, FitConfig(), seed=0)
+
+
 def _simclr_records(gaps):
     """One record per seed: R²(θ) 0.95, APGD-CE 0 at 8/255, FGSM = APGD-CE + gap."""
     from shortcutbench.results.record import make_record

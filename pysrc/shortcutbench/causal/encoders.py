@@ -14,10 +14,12 @@ its own trained head that regresses every factor's latent.
     simclr          the same CNN body trained by SimCLR on the scenes without their factors
                     (:mod:`.simclr`; seed 001 §7.1, Table 5), read by ridge readouts
 
-A self-supervised encoder joins by registering an :class:`Encoder` with a ``pretrained`` hook —
-(training split, seed, epochs) → the trained feature module — and no head; the track then reads
-it with ridge readouts, and certifies it when the module is a plain Sequential of layers the
-certifier knows (otherwise λ is reported as unknown and only the attacks run).
+A self-supervised encoder joins by registering an :class:`Encoder` with ``make`` (its
+architecture, no head), a ``pretrained`` hook — (training split, seed, epochs) → the trained
+feature module and what to store as its history — and ``settings`` (what else fixes its weights,
+for the storage key); the track then reads it with ridge readouts, and certifies it when the
+module is a plain Sequential of layers the certifier knows (otherwise λ is reported as unknown and
+only the attacks run).
 """
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ from torch.nn.utils import parametrize
 from ..registry import Registry
 from ..data.scenes import RESOLUTION
 from ..models.scene_cnn import FEATURES, scene_body
-from . import simclr
 
 def conv_body() -> nn.Sequential:
     """Three stride-2 4×4 convolutions (32 → 16 → 8 → 4), then a 64-wide dense layer: ~58k weights."""
@@ -81,8 +82,8 @@ class Encoder:
     trained: bool  # True: trained to regress the latents, its head is the task regressor
     seeded: bool = True  # False: the same features at every seed (readouts are fit once per task)
     make: Optional[Callable[[int, float], Tuple[nn.Sequential, Optional[nn.Linear]]]] = None  # (factors, gain) → (body, head)
-    # (train SceneSet, seed, epochs) → (the trained body, its history): trained without the factors
-    # (SimCLR); ``make`` gives the same architecture to load stored weights into
+    # (train SceneSet, seed, epochs) → (the trained body, what to store as its history): trained without
+    # the factors (SimCLR); ``make`` gives the same architecture to load stored weights into
     pretrained: Optional[Callable[[Any, int, int], Tuple[nn.Module, Any]]] = None
     settings: Optional[Callable[[int], Dict[str, Any]]] = None  # epochs → what else fixes the weights (storage key)
 
@@ -98,6 +99,18 @@ def _cnn(factors: int, gain: float):
     return conv_body(), nn.Linear(FEATURES, factors)
 
 
+def _simclr(train, seed: int, epochs: int):
+    from .simclr import simclr_features  # ssl's pre-training stack, loaded only when SimCLR trains
+
+    return simclr_features(train, seed, epochs)
+
+
+def _simclr_settings(epochs: int) -> Dict[str, Any]:
+    from .simclr import settings
+
+    return settings(epochs)
+
+
 def _linf_cnn(factors: int, gain: float):
     body, head = shallow_body(), nn.Linear(FEATURES, factors)
     constrain_linf(body, head, gain)
@@ -110,7 +123,7 @@ for _enc in (
     Encoder("supervised_cnn", "the CNN trained to regress every factor", True, True, _cnn),
     Encoder("linf_cnn", "the shallow CNN with ℓ∞ operator norms ≤ 1 per layer, head ≤ gain", True, True, _linf_cnn),
     Encoder("simclr", "the CNN trained by SimCLR on the scenes, without their factors", False, True,
-            lambda f, g: (conv_body(), None), pretrained=simclr.simclr_features, settings=simclr.settings),
+            lambda f, g: (conv_body(), None), pretrained=_simclr, settings=_simclr_settings),
 ):
     ENCODERS.register(_enc.name)(_enc)
 

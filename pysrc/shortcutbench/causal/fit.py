@@ -1,5 +1,6 @@
-"""Training the causal track's encoders (MSE on every factor's latent, Adam), with the result
-stored as safetensors + a JSON record (zoo/shipped.py's format): shipped under
+"""Training the causal track's encoders (MSE on every factor's latent, Adam; pre-trained ones such
+as SimCLR by their own hook, without the factors), with the result stored as safetensors + a JSON
+record (zoo/shipped.py's format): shipped under
 ``zoo/weights/causal.<variant>.<encoder>/`` for the committed (full) protocol, cached under the
 user cache dir otherwise. A stored model is reused only when its record's key matches the
 training configuration."""
@@ -49,7 +50,7 @@ def _root(ship: bool) -> Path:
 
 
 def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: bool = False,
-                pretrain_epochs: int = 0) -> Fitted:
+                pretrain_epochs: Optional[int] = None) -> Fitted:
     """The encoder ``name`` for ``train``'s variant at ``seed``: loaded when stored with the same
     key, else built (and, when trained, trained and stored). Pre-trained encoders (SimCLR) train
     for ``pretrain_epochs`` without the factors; their features are read by ridge readouts."""
@@ -58,6 +59,8 @@ def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: boo
     body, head = enc.build(name, nf, seed, cfg.gain)
     if not spec.trained and spec.pretrained is None:
         return Fitted(name, body.eval(), head, {"trained": False})
+    if spec.pretrained is not None and not pretrain_epochs:
+        raise ValueError(f"encoder {name!r} is pre-trained: fit_encoder needs pretrain_epochs ≥ 1")
     if spec.pretrained is not None:  # its own training, not the regressors': the key says how
         what = {"encoder": name, "data": train.fingerprint, "seed": seed, "v": FIT_VERSION,
                 "settings": spec.settings(pretrain_epochs) if spec.settings else pretrain_epochs}
@@ -78,7 +81,7 @@ def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: boo
     if spec.pretrained is not None:
         trained, history = spec.pretrained(train, seed, pretrain_epochs)
         body.load_state_dict(trained.state_dict())
-        config: Dict[str, Any] = what["settings"]
+        config: Any = what["settings"]
     else:
         history = _train(model, train, cfg, seed, desc=f"{wname} seed {seed}")
         config = asdict(cfg)

@@ -21,7 +21,7 @@ from ..data.cifar import CifarSplit
 from ..data.scenes import RESOLUTION, SceneSet
 from ..ssl.augment import NO_AUGMENT, Augment
 from ..ssl.data import SslData
-from ..ssl.pretrain import PretrainConfig, pretrain
+from ..ssl.pretrain import PRETRAIN_VERSION, PretrainConfig, pretrain
 
 SCENE_VIEWS = Augment(crop="resized", crop_scale=(0.7, 1.0), flip=False, color_strength=0.5)
 PRETRAIN = PretrainConfig(arch="scene_cnn", batch_size=256, channels_last=True)
@@ -37,12 +37,16 @@ def scene_ssl_data(train: SceneSet) -> SslData:
 
 def settings(epochs: int) -> Dict[str, Any]:
     """Everything besides data and seed that determines the trained features (part of the storage key)."""
-    return {"method": "simclr", "pretrain": asdict(replace(PRETRAIN, epochs=epochs)), "views": asdict(SCENE_VIEWS),
-            "resolution": RESOLUTION}
+    out = {"method": "simclr", "pretrain": asdict(replace(PRETRAIN, epochs=epochs)), "views": asdict(SCENE_VIEWS),
+           "resolution": RESOLUTION}
+    if PRETRAIN_VERSION != 2:  # the shipped weights were trained at v2 and keyed without it; a bump re-keys
+        out["pretrain_version"] = PRETRAIN_VERSION
+    return out
 
 
 def simclr_features(train: SceneSet, seed: int, epochs: int) -> Tuple[nn.Sequential, Dict[str, Any]]:
-    """(the trained body, per-epoch history) after ``epochs`` SimCLR epochs on ``train`` at ``seed``."""
+    """(the trained body, {"history": per-epoch loss and time}) after ``epochs`` SimCLR epochs on
+    ``train`` at ``seed``."""
     res = pretrain("simclr", scene_ssl_data(train), replace(PRETRAIN, epochs=epochs), seed,
                    desc=f"causal.{train.variant.name}.simclr seed {seed}")
     return res.model.features, {"history": res.history}

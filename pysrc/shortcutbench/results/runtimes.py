@@ -1,8 +1,9 @@
 """How long each track's committed records took to make, from their stored wall times (issue #17:
 ``make full``'s time documented per track, from records rather than from memory).
 
-One row per (track, protocol) of the most thorough profile stored: records, distinct models, the
-summed and the median wall time per record, the thread counts and commits they ran under. A
+One row per (track, protocol) of the most thorough profile stored, current presets only: records,
+distinct models, the summed and the median wall time per record, the thread counts and commits
+they ran under. A
 record's ``wall_time_s`` is the time its run spent on that (model, seed), on whatever machine and
 load the run met; the table states that, and never projects an idle time from it.
 """
@@ -24,17 +25,16 @@ def _duration(seconds: float) -> str:
 
 
 def runtime_table(records: Sequence[Record]) -> Table:
-    from ..tracks import PROFILES, TRACKS
+    from ..tracks import PROFILES
+    from .findings import current_by_track
 
     rank = {p: i for i, p in enumerate(PROFILES)}
-    best: Dict[str, int] = {}
-    for r in records:
-        if r.track in TRACKS:
-            best[r.track] = max(best.get(r.track, -1), rank.get(r.profile, -1))
     groups: Dict[Tuple[str, str], List[Record]] = {}
-    for r in records:
-        if r.track in best and rank.get(r.profile, -1) == best[r.track]:
-            groups.setdefault((r.track, r.protocol), []).append(r)
+    for track, recs in current_by_track(records).items():  # superseded presets are not what a run costs now
+        best = max(rank.get(r.profile, -1) for r in recs)
+        for r in recs:
+            if rank.get(r.profile, -1) == best:
+                groups.setdefault((track, r.protocol), []).append(r)
     rows = []
     for (track, protocol), recs in sorted(groups.items()):
         times = [r.wall_time_s for r in recs]
@@ -45,10 +45,10 @@ def runtime_table(records: Sequence[Record]) -> Table:
                      ", ".join(map(str, threads)), ", ".join(commits)])
     notes = [
         "Wall time as each run stored it per record (one model × seed, every attack, metric or fit of the "
-        "protocol). The committed runs shared a 2-core machine with other jobs (two at a time, often beside "
-        "training), so an idle machine is faster; nothing here is extrapolated. A track whose records do not "
-        "cover every model it lists (its page says which are missing) takes longer in full by about the median "
-        "per missing model.",
+        "protocol), under the track's current presets; the machine and its load are whatever the run met (the "
+        "threads column; the README says where the committed runs were made), and nothing here is extrapolated. "
+        "A track whose records do not cover every model it lists (its page says which are missing) takes longer "
+        "in full by about the median per missing model.",
         "Training the zoo is separate (`shortcutbench zoo list` / each shipped record's `train_time_s`).",
     ]
     return Table("runtimes", "Run times of the committed records, per track",

@@ -29,9 +29,10 @@ from ..utils.threads import single_thread
 from .base import TRACKS, RunContext, Track
 from .options import TrackOptions, option, positive, registered
 
-# SimCLR epochs of the full profile: on the 100-epoch probe (benchmarks/studies/causal_simclr_epochs.py,
-# light scenes, seed 0) the NT-Xent loss was 5.31 after epoch 1, 4.557 at 50 and 4.535 at 100: within
-# 0.5 % of its end value by epoch 50. Chosen from the loss alone, never from R² or robustness.
+# SimCLR epochs of the full profile: on a 100-epoch cosine run (benchmarks/studies/causal_simclr_epochs.py,
+# light scenes, seed 0) the NT-Xent loss was 5.31 after epoch 1, 4.557 at epoch 50 (learning rate still
+# at half) and 4.535 at 100: within 0.5 % of its end value half-way. Chosen from the loss alone, never
+# from R² or robustness; a 50-epoch run decays its own rate to 0 over those 50 epochs.
 PRETRAIN_EPOCHS_FULL = 50
 EPS_GRID = (1 / 255, 2 / 255, 4 / 255, 8 / 255)  # 8/255: seed 001 §7.3's ε; each model adds its ε_cert
 
