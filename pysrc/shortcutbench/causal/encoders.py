@@ -34,6 +34,7 @@ from ..registry import Registry
 from ..data.scenes import RESOLUTION
 from ..models.scene_cnn import FEATURES, scene_body
 
+
 def conv_body() -> nn.Sequential:
     """Three stride-2 4×4 convolutions (32 → 16 → 8 → 4), then a 64-wide dense layer: ~58k weights."""
     return scene_body(3, RESOLUTION)

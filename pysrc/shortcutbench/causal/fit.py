@@ -55,20 +55,21 @@ def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: boo
     key, else built (and, when trained, trained and stored). Pre-trained encoders (SimCLR) train
     for ``pretrain_epochs`` without the factors; their features are read by ridge readouts."""
     spec = enc.ENCODERS.get(name)
+    pretrained = spec.pretrained is not None
     nf = train.latents.shape[1]
     body, head = enc.build(name, nf, seed, cfg.gain)
-    if not spec.trained and spec.pretrained is None:
+    if not spec.trained and not pretrained:
         return Fitted(name, body.eval(), head, {"trained": False})
-    if spec.pretrained is not None and not pretrain_epochs:
+    if pretrained and not pretrain_epochs:
         raise ValueError(f"encoder {name!r} is pre-trained: fit_encoder needs pretrain_epochs ≥ 1")
-    if spec.pretrained is not None:  # its own training, not the regressors': the key says how
-        what = {"encoder": name, "data": train.fingerprint, "seed": seed, "v": FIT_VERSION,
-                "settings": spec.settings(pretrain_epochs) if spec.settings else pretrain_epochs}
-        model = nn.Sequential(body)
+    # a pre-trained encoder's weights follow its own training settings, not the regressors' config
+    if pretrained:
+        config: Any = spec.settings(pretrain_epochs) if spec.settings else pretrain_epochs
     else:
-        what = {"encoder": name, "data": train.fingerprint, "cfg": asdict(cfg), "seed": seed, "v": FIT_VERSION}
-        model = nn.Sequential(body, head)
-    key = hash_config(what, n=20)
+        config = asdict(cfg)
+    key = hash_config({"encoder": name, "data": train.fingerprint, "seed": seed, "v": FIT_VERSION,
+                       ("settings" if pretrained else "cfg"): config}, n=20)
+    model = nn.Sequential(body) if head is None else nn.Sequential(body, head)
     wname = weights_name(train.variant.name, name)
     for root in {_root(True), _root(ship), _root(False)}:
         if is_shipped(wname, seed, root):
@@ -78,13 +79,11 @@ def fit_encoder(name: str, train: SceneSet, cfg: FitConfig, seed: int, ship: boo
                 model.load_state_dict(state)
                 return Fitted(name, body.eval(), head.eval() if head is not None else None, {**record, "cached": True})
     t0 = time.perf_counter()
-    if spec.pretrained is not None:
+    if pretrained:
         trained, history = spec.pretrained(train, seed, pretrain_epochs)
         body.load_state_dict(trained.state_dict())
-        config: Any = what["settings"]
     else:
         history = _train(model, train, cfg, seed, desc=f"{wname} seed {seed}")
-        config = asdict(cfg)
     enc.bake(model)
     info = {"key": key, "trained": True, "config": config, "data": train.fingerprint, "n_train": len(train),
             "train_s": time.perf_counter() - t0, "history": history,

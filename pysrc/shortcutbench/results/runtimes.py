@@ -1,11 +1,11 @@
 """How long each track's committed records took to make, from their stored wall times (issue #17:
 ``make full``'s time documented per track, from records rather than from memory).
 
-One row per (track, protocol) of the most thorough profile stored, current presets only: records,
-distinct models, the summed and the median wall time per record, the thread counts and commits
-they ran under. A
-record's ``wall_time_s`` is the time its run spent on that (model, seed), on whatever machine and
-load the run met; the table states that, and never projects an idle time from it.
+One row per (track, protocol) of the records the track's tables show (current presets, each
+model's most thorough profile): records, distinct models, the summed and the median wall time per
+record, the thread counts and commits they ran under. A record's ``wall_time_s`` is the time its
+run spent on that (model, seed), on whatever machine and load the run met; the table states that,
+and never projects an idle time from it.
 """
 from __future__ import annotations
 
@@ -25,16 +25,13 @@ def _duration(seconds: float) -> str:
 
 
 def runtime_table(records: Sequence[Record]) -> Table:
-    from ..tracks import PROFILES
+    from ..tracks import select_profile
     from .findings import current_by_track
 
-    rank = {p: i for i, p in enumerate(PROFILES)}
     groups: Dict[Tuple[str, str], List[Record]] = {}
-    for track, recs in current_by_track(records).items():  # superseded presets are not what a run costs now
-        best = max(rank.get(r.profile, -1) for r in recs)
-        for r in recs:
-            if rank.get(r.profile, -1) == best:
-                groups.setdefault((track, r.protocol), []).append(r)
+    for recs in current_by_track(records).values():  # superseded presets are not what a run costs now
+        for r in select_profile(recs):
+            groups.setdefault((r.track, r.protocol), []).append(r)
     rows = []
     for (track, protocol), recs in sorted(groups.items()):
         times = [r.wall_time_s for r in recs]

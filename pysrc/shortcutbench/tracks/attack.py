@@ -46,7 +46,7 @@ from .options import each, options_for, option, positive, zoo_models
 BASELINE = "lazy_cnn.erm"
 # Seed 000 §7.4: the fair 7→3 selection is over "ALL models (baseline + 3 robust models)": ERM and
 # the seed's DANN (our dann_fixa), saliency-masked (saliency_bg) and CF-INVAR models.
-SEED_COMPARED = ("lazy_cnn.erm", "lazy_cnn.dann_fixa", "lazy_cnn.saliency_bg", "lazy_cnn.cf_invar")
+SEED_COMPARED = cat.SEED_STUDY
 COMPARED_SEED = 0  # the compared models' training seed: the selection is one frozen image set
 # Shipped zoo models of a run unless `--set models=...`: the board's models in the full profile; in
 # the quick profile ERM, one mitigation and PGD-AT (keeps `make run` short; `models=all` runs them all).
