@@ -10,6 +10,7 @@ from shortcutbench.errors import UsageError
 from shortcutbench.results.record import make_record
 from shortcutbench.tracks import RunContext
 from shortcutbench.tracks.sparse import PROTOCOLS, SparseTrack, _cap_cells, _capped
+from shortcutbench.zoo import catalogue
 
 CFG = {"max_epochs": 150, "gap_tol": 1e-4}
 
@@ -76,6 +77,13 @@ def test_key_figure_is_every_models_sparsity_accuracy_path(tmp_path):
     assert table.figures[0] == "figures/sparse/sparsity_accuracy_paths.png"
     assert (tmp_path / table.figures[0]).stat().st_size > 1000
     assert len(table.figures) == 1 + 3  # then the model's own three
+
+
+def test_default_models_are_the_whole_board_defences_included():
+    names = SparseTrack().models(RunContext(profile="full"))
+    assert names == catalogue.board_models()
+    assert {"lazy_cnn.erm", "lazy_cnn.cf_invar", "lazy_cnn.pgd_at", "lazy_cnn.ccat", "lazy_cnn_temp.ccat_temp"} <= set(names)
+    assert SparseTrack().models(RunContext(profile="full", options={"models": "lazy_cnn.erm"})) == ("lazy_cnn.erm",)
 
 
 def test_options_override_the_preset_under_a_derived_name():

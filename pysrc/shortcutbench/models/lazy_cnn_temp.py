@@ -23,6 +23,11 @@ class TemperatureCNN(LazyCNN):
         nn.init.constant_(self.temp.bias, math.log(math.expm1(1.0 - _T_MIN)))  # softplus⁻¹ so T(x) = 1
         self.last_temperature = None
 
+    def __getstate__(self):
+        # the last T is a non-leaf tensor of the last forward pass: deepcopy (the diagnostics'
+        # randomised copies) and pickling take the module without it
+        return {**super().__getstate__(), "last_temperature": None}
+
     def temperature(self, feats: torch.Tensor) -> torch.Tensor:
         return F.softplus(self.temp(feats)) + _T_MIN
 

@@ -1,7 +1,7 @@
 """The ``diagnostics`` track: why a shortcut-track model fails, as numbers (seed 000 §4, §5, §8).
 
-For every shipped zoo model of the shortcut board (seed-budget ERM, the mitigations and their
-controls; ``--set models=PATTERN,…`` for others; ERM at every seed, the other models at
+For every shipped zoo model of the board (seed-budget ERM, the mitigations, their controls and the
+defences; ``--set models=PATTERN,…`` for others; ERM at every seed, the other models at
 ``DiagnosticsProtocol.mitigation_seeds`` seeds; nothing trains here) it scores attribution maps (Grad-CAM family, saliency, SmoothGrad, IG) on aligned (easy)
 and conflicting (hard) images with localisation and faithfulness metrics next to model-free
 baselines, runs the cascading model-randomisation check, trains sparse autoencoders on the
@@ -58,7 +58,7 @@ class DiagnosticsProtocol:
 
 BASELINE = "lazy_cnn.erm"
 # The quick profile's models unless `--set models=...`: ERM and the seed's three mitigations, which
-# keeps `make run` short; the full profile diagnoses the whole shortcut board.
+# keeps `make run` short; the full profile diagnoses the whole board, defences included (#18).
 QUICK_MODELS = cat.SEED_STUDY
 MITIGATION_SEEDS_FULL = 1  # see README "Diagnostics track": measured cost per model vs the time available
 
@@ -85,7 +85,7 @@ PROTOCOLS: Dict[str, DiagnosticsProtocol] = {
 
 @dataclass(frozen=True)
 class DiagnosticsOptions(TrackOptions):
-    models: Optional[Tuple[str, ...]] = option("shipped models to diagnose (fnmatch; default: the shortcut board)",
+    models: Optional[Tuple[str, ...]] = option("shipped models to diagnose (fnmatch; default: the board, defences included)",
                                                run=True, check=zoo_models)
     mitigation_seeds: Optional[int] = option("training seeds per mitigation (ERM gets every seed)", check=positive)
 
@@ -98,7 +98,7 @@ def run_protocol(ctx: RunContext) -> DiagnosticsProtocol:
 def run_pairs(ctx: RunContext, protocol: DiagnosticsProtocol) -> List[Tuple[str, int]]:
     """Shipped (model, seed) pairs to evaluate, seed-major (every model's first seed before anyone's
     second), so a run stopped early still covers every model."""
-    default = QUICK_MODELS if ctx.profile == "quick" else cat.board_models(("main",))
+    default = QUICK_MODELS if ctx.profile == "quick" else cat.board_models()
     names = resolve_models(",".join(DiagnosticsTrack().options(ctx).models or ()), default)
     seeds = ctx.seed_list(protocol.seeds)
     return [(n, s) for n, s in shipped_pairs("diagnostics", names, seeds) if s in protocol.seeds_for(n, seeds)]

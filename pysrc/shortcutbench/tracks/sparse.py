@@ -1,8 +1,8 @@
 """The ``sparse`` track (seed 002 §2–3): which deep features does a sparse decision layer use,
 colour or shape?
 
-For every shipped zoo model of the shortcut board (seed-budget ERM, the mitigations and their
-controls; ``--set models=PATTERN,…`` for others; nothing trains here), the elastic-net path (:mod:`shortcutbench.glm`) is fitted on the penultimate features ``model.features(x)`` of
+For every shipped zoo model of the board (seed-budget ERM, the mitigations, their controls and the
+defences; ``--set models=PATTERN,…`` for others; nothing trains here), the elastic-net path (:mod:`shortcutbench.glm`) is fitted on the penultimate features ``model.features(x)`` of
 the skewed Colored-MNIST train split; the sparse layer is the sparsest one within a tolerance of
 the best accuracy on the (skewed) val split (seed D.1.1). The dense layer is the model's own
 ``fc``. Features are called colour- or digit-selective by their η² on the colour-balanced val
@@ -62,7 +62,7 @@ PROTOCOLS: Dict[str, SparseProtocol] = {
 
 @dataclass(frozen=True)
 class SparseOptions(TrackOptions):
-    models: Optional[Tuple[str, ...]] = option("shipped models (fnmatch; default: the shortcut board)", run=True,
+    models: Optional[Tuple[str, ...]] = option("shipped models (fnmatch; default: the board, defences included)", run=True,
                                                check=zoo_models)
     rho: Optional[float] = option("aligned share of the train/val splits the sparse layer is fitted and selected on",
                                   target="data.rho", check=in_unit_interval)
@@ -155,11 +155,14 @@ class SparseTrack(Track):
         })
         return out
 
+    def models(self, ctx: RunContext) -> Tuple[str, ...]:
+        """``--set models=…`` or the whole board, defences included (#18: every zoo classifier)."""
+        return tuple(resolve_models(",".join(self.options(ctx).models or ()), cat.board_models()))
+
     def run(self, ctx: RunContext) -> Iterable[Record]:
         protocol = self.protocol(ctx)
         data = colored_mnist(ctx.mnist_dir, protocol.data)
-        names = resolve_models(",".join(self.options(ctx).models or ()), cat.board_models(("main",)))
-        for name, seed in shipped_pairs(self.name, names, ctx.seed_list(protocol.seeds)):
+        for name, seed in shipped_pairs(self.name, self.models(ctx), ctx.seed_list(protocol.seeds)):
             t0 = time.perf_counter()
             model, rec = load_shipped_model(name, seed)
             metrics = self.evaluate(model, ctx)
