@@ -40,7 +40,7 @@ from ..zoo import catalogue as cat
 from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
-from .common import colored_mnist
+from .common import colored_mnist, missing_board_note
 from .options import each, options_for, option, positive, zoo_models
 
 BASELINE = "lazy_cnn.erm"
@@ -285,6 +285,8 @@ class AttackTrack(Track):
         board = [_wide_table(by_model, proto, fig_dir, split_name, norm, records)
                  for split_name in sorted(proto.get("splits", ()), key=lambda s: s != HEADLINE[0])  # headline first
                  for norm in NORMS if proto.get(f"{norm}_eps")]
+        for table in board:
+            table.notes += missing_board_note(self.name, records)
         return board + [self._details_table(by_model, proto, records),
                         self._min_eps_table(by_model, proto, fig_dir, records)]
 

@@ -33,7 +33,7 @@ from ..zoo import catalogue as cat
 from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
-from .common import colored_mnist
+from .common import colored_mnist, missing_board_note
 from .options import TrackOptions, option, positive, zoo_models
 from .diagnostics_cells import fmt as _fmt, mean as _mean, pooled as _pooled, ratio_text as _ratio_text
 
@@ -205,7 +205,7 @@ class DiagnosticsTrack(Track):
                      ])
         from .diagnostics_summary import SUMMARY_COLS, summary_rows
 
-        summary = Table("diagnostics_summary", "Diagnostics track: one row per zoo model of the shortcut track",
+        summary = Table("diagnostics_summary", "Diagnostics track: one row per zoo model of the board",
                         SUMMARY_COLS, summary_rows(by_model), [
                             head,
                             "Joined on model id (`lazy_cnn.<method>`, the shortcut track's zoo entries; same rows as "
@@ -218,7 +218,7 @@ class DiagnosticsTrack(Track):
                             "the head → every layer, ✓ falls when it ends below both its start and the Sobel baseline. "
                             "All methods and every baseline: diagnostics.md, diagnostics_selectivity.md, "
                             "diagnostics_randomisation.md.",
-                        ])
+                        ] + missing_board_note(self.name, records))
         return [summary, attr, sel, rand]
 
 

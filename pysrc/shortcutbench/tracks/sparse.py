@@ -31,7 +31,7 @@ from ..zoo import catalogue as cat
 from ..zoo.select import resolve_models, shipped_pairs
 from ..zoo.shipped import load_shipped_model
 from .base import TRACKS, RunContext, Track, select_profile, records_by_model
-from .common import colored_mnist
+from .common import colored_mnist, missing_board_note
 from .options import TrackOptions, in_unit_interval, option, positive, zoo_models
 from .shortcut_zoo import scoring_view
 
@@ -231,7 +231,7 @@ class SparseTrack(Track):
             "η²_digit. 'colour-selective chosen': share of the sparse layer's features that are colour-selective; "
             "'colour weight share': share of the sparse layer's Σ|w| on them; 'all': share among all features.",
             "Cells: mean ± standard error over training seeds (ddof = 1), accuracies in %.",
-        ]
+        ] + missing_board_note(self.name, records)
         return [Table("sparse", self.title, cols, rows, notes, figures)]
 
     def _figures(self, model_id: str, recs: List[Record], fig_dir: Path) -> List[str]:
