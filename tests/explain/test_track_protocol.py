@@ -1,5 +1,5 @@
-"""The diagnostics track's choice of shipped zoo models: the shortcut board (quick: ERM and the seed's
-three mitigations), seeds per the named setting."""
+"""The diagnostics track's choice of shipped zoo models: the board, defences included (quick: ERM and
+the seed's three mitigations), seeds per the named setting."""
 import pytest
 
 from shortcutbench.errors import UsageError

@@ -9,8 +9,8 @@ from ..zoo import catalogue as cat
 
 
 def missing_board_note(track: str, records: Sequence[Record], board: Optional[Sequence[str]] = None) -> List[str]:
-    """``[note]`` naming the board models (default: :func:`catalogue.board_models`) without a record
-    among a full-profile table's ``records``, so a partly filled board says what it lacks (#18's
+    """``[note]`` naming the board models (default: :func:`catalogue.board_models`) without any record
+    in a full-profile table's ``records``, so a partly filled board says what it lacks (#18's
     complete grid); ``[]`` when none is missing or the table is not the full profile's (a quick run
     scores a chosen few on purpose)."""
     if not any(r.profile == "full" for r in records):

@@ -208,8 +208,8 @@ class DiagnosticsTrack(Track):
         summary = Table("diagnostics_summary", "Diagnostics track: one row per zoo model of the board",
                         SUMMARY_COLS, summary_rows(by_model), [
                             head,
-                            "Joined on model id (`lazy_cnn.<method>`, the shortcut track's zoo entries; same rows as "
-                            "`shortcut.md`). acc: accuracy on the scored aligned / conflicting images. Grad-CAM at "
+                            "One row per diagnosed board model (`catalogue.board_models()`, defences included), joined on "
+                            "model id with `shortcut.md`. acc: accuracy on the scored aligned / conflicting images. Grad-CAM at "
                             f"`{cfg.get('layer')}` as in diagnostics.md (seed §5.4: conflicting 0.90 > aligned 0.44); "
                             "pointing and deletion pooled over both sides, with the best model-free baseline (random, "
                             "Sobel, constant) in brackets: ✓ Grad-CAM beats it, ⚠ it does not.",

@@ -44,7 +44,7 @@ SEED_MITIGATIONS = ("dann_fixa", "cf_invar", "saliency_bg", "saliency_stroke")
 # shipped names: the attack track's fair 7→3 selection and the quick diagnostics profile.
 SEED_STUDY = ("lazy_cnn.erm", "lazy_cnn.dann_fixa", "lazy_cnn.saliency_bg", "lazy_cnn.cf_invar")
 OTHER_METHODS = ("group_reweight", "group_balanced", "group_dro", "jtt", "irm", "lff", "dfr")
-# The attack and invariance tracks' defences (seed 001 §2.2 adversarial training; seed 004 §5 CCAT and
+# The defences (every board track scores them; seed 001 §2.2 adversarial training; seed 004 §5 CCAT and
 # its variants): (name, method, arch, hparams), trained at the seed ERM's budget and optimiser so
 # lazy_cnn.erm is their control. AT at ε = 0.1 (train/adversarial.py); at50 = AT-50 % of Stutz et al.
 DEFENCES = (
