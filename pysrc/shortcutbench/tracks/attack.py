@@ -121,7 +121,7 @@ def protocol_for(ctx: RunContext) -> AttackProtocol:
 
 def model_names(ctx: RunContext) -> Tuple[str, ...]:
     """`--set models=PATTERN,…` (shipped zoo names, fnmatch; `all`: the board), else DEFAULT_MODELS."""
-    return resolve_models(",".join(AttackTrack().options(ctx).models or ()), DEFAULT_MODELS[ctx.profile])
+    return resolve_models(AttackTrack().options(ctx).models, DEFAULT_MODELS[ctx.profile])
 
 
 def subset(split, n: int) -> torch.Tensor:
@@ -285,8 +285,9 @@ class AttackTrack(Track):
         board = [_wide_table(by_model, proto, fig_dir, split_name, norm, records)
                  for split_name in sorted(proto.get("splits", ()), key=lambda s: s != HEADLINE[0])  # headline first
                  for norm in NORMS if proto.get(f"{norm}_eps")]
+        missing = missing_board_note(self.name, records)
         for table in board:
-            table.notes += missing_board_note(self.name, records)
+            table.notes += missing
         return board + [self._details_table(by_model, proto, records),
                         self._min_eps_table(by_model, proto, fig_dir, records)]
 

@@ -99,7 +99,7 @@ def run_pairs(ctx: RunContext, protocol: DiagnosticsProtocol) -> List[Tuple[str,
     """Shipped (model, seed) pairs to evaluate, seed-major (every model's first seed before anyone's
     second), so a run stopped early still covers every model."""
     default = QUICK_MODELS if ctx.profile == "quick" else cat.board_models()
-    names = resolve_models(",".join(DiagnosticsTrack().options(ctx).models or ()), default)
+    names = resolve_models(DiagnosticsTrack().options(ctx).models, default)
     seeds = ctx.seed_list(protocol.seeds)
     return [(n, s) for n, s in shipped_pairs("diagnostics", names, seeds) if s in protocol.seeds_for(n, seeds)]
 

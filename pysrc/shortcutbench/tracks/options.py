@@ -63,7 +63,7 @@ def zoo_models(patterns: Sequence[str]) -> None:
     """Every fnmatch pattern matches a shipped zoo model (``all``: the board)."""
     from ..zoo.select import resolve_models
 
-    resolve_models(",".join(patterns))
+    resolve_models(patterns)
 
 
 def _text(value: Any) -> str:

@@ -157,7 +157,7 @@ class SparseTrack(Track):
 
     def models(self, ctx: RunContext) -> Tuple[str, ...]:
         """``--set models=…`` or the whole board, defences included (#18: every zoo classifier)."""
-        return tuple(resolve_models(",".join(self.options(ctx).models or ()), cat.board_models()))
+        return resolve_models(self.options(ctx).models, cat.board_models())
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
         protocol = self.protocol(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from fnmatch import fnmatchcase
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Sequence, Tuple, Union
 
 from ..errors import UsageError
 from ..utils.config import split_list
@@ -13,11 +13,12 @@ from . import catalogue as cat
 from .shipped import is_shipped
 
 
-def resolve_models(value: Optional[str], default: Sequence[str] = ()) -> Tuple[str, ...]:
-    """Shipped model names from comma-separated fnmatch patterns (``all``: the board's models,
-    :func:`catalogue.board_models`); ``default`` when ``value`` is empty. A pattern that matches
-    no catalogue name is a one-line UsageError."""
-    patterns = split_list(value or "") or list(default)
+def resolve_models(value: Union[str, Sequence[str], None], default: Sequence[str] = ()) -> Tuple[str, ...]:
+    """Shipped model names from fnmatch patterns, comma-separated or as a sequence (a track's
+    parsed ``models`` option; ``all``: the board's models, :func:`catalogue.board_models`);
+    ``default`` when ``value`` is empty. A pattern that matches no catalogue name is a one-line
+    UsageError."""
+    patterns = (split_list(value) if isinstance(value, str) else list(value or ())) or list(default)
     names = list(cat.shipped_names())
     out: List[str] = []
     for p in patterns:
