@@ -106,16 +106,33 @@ def test_view_is_the_model_where_a_rewrite_could_differ(monkeypatch):
     assert gradient_view(plain) is plain
 
 
-def test_attack_through_the_view_equals_the_plain_model(monkeypatch):
-    from shortcutbench.attacks import APGD
+@pytest.mark.parametrize("attack", ["apgd", "square"])
+def test_attack_through_the_view_equals_the_plain_model(monkeypatch, attack):
+    from shortcutbench.attacks import APGD, Square
 
+    make = {"apgd": lambda: APGD(eps=0.03, steps=10, loss="ce", seed=0),
+            "square": lambda: Square(eps=0.15, n_queries=100, seed=0)}[attack]
     torch.manual_seed(0)
     model = LazyCNN().eval()
     x = torch.rand(16, 3, 28, 28)
     with torch.no_grad():
         y = model(x).argmax(1)
-    fast = APGD(eps=0.03, steps=10, loss="ce", seed=0)(model, x, y)
+    fast = make()(model, x, y)
     monkeypatch.setenv("SHORTCUTBENCH_PLAIN_ATTACK_MODEL", "1")
-    plain = APGD(eps=0.03, steps=10, loss="ce", seed=0)(copy.deepcopy(model), x, y)
+    plain = make()(copy.deepcopy(model), x, y)
+    assert fast.success.any() and not fast.success.all()  # a case that can tell them apart
     assert torch.equal(fast.success, plain.success)
     torch.testing.assert_close(fast.best_loss, plain.best_loss, rtol=1e-4, atol=1e-5)
+
+
+def test_square_evaluates_through_the_view(monkeypatch):
+    from shortcutbench.attacks import Square, square
+
+    seen = []
+    monkeypatch.setattr(square, "gradient_view", lambda m: seen.append(m) or gradient_view(m))
+    model = LazyCNN().eval()
+    x = torch.rand(4, 3, 28, 28)
+    with torch.no_grad():
+        y = model(x).argmax(1)  # every point still to attack, so Square runs
+    Square(eps=0.1, n_queries=5, seed=0)(model, x, y)
+    assert seen == [model]

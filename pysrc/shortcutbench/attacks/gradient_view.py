@@ -1,4 +1,5 @@
-"""The model as gradient attacks evaluate it: the same function, computed in fewer operations.
+"""The model as attacks evaluate it (the gradient engine and Square's forward passes): the same
+function, computed in fewer operations.
 
 Profiling APGD on the zoo's LazyCNN (README, "Where an attack's time goes") put ~95% of the time
 in the model's forward + backward and more than half of that in ReLU → max-pool: the NCHW CPU
