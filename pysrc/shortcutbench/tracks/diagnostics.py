@@ -208,8 +208,9 @@ class DiagnosticsTrack(Track):
         summary = Table("diagnostics_summary", "Diagnostics track: one row per diagnosed model",
                         SUMMARY_COLS, summary_rows(by_model), [
                             head,
-                            "One row per diagnosed model (by default the board: `catalogue.board_models()`, defences included), joined on "
-                            "model id with `shortcut.md`. acc: accuracy on the scored aligned / conflicting images. Grad-CAM at "
+                            "One row per diagnosed model (by default the board: `catalogue.board_models()`, "
+                            "defences included), joined on model id with `shortcut.md`. acc: accuracy on the scored "
+                            "aligned / conflicting images. Grad-CAM at "
                             f"`{cfg.get('layer')}` as in diagnostics.md (seed §5.4: conflicting 0.90 > aligned 0.44); "
                             "pointing and deletion pooled over both sides, with the best model-free baseline (random, "
                             "Sobel, constant) in brackets: ✓ Grad-CAM beats it, ⚠ it does not.",

@@ -1,6 +1,6 @@
-"""``leaderboard/diagnostics_summary.md``: one row per diagnosed model (by
-default the board, defences included), joined on model id with ``shortcut.md``, with the numbers issue 6 asks for next to
-each other: accuracy on the scored images, Grad-CAM background/stroke ratio on aligned vs
+"""``leaderboard/diagnostics_summary.md``: one row per diagnosed model (by default the board,
+defences included), joined on model id with ``shortcut.md``, with the numbers issue 6 asks for
+next to each other: accuracy on the scored images, Grad-CAM background/stroke ratio on aligned vs
 conflicting images, pointing game and deletion AUC with the best model-free baseline beside them
 (flagged where Grad-CAM does not beat it), best colour vs digit SAE selectivity per layer, and
 whether the randomisation check drops Grad-CAM's rank correlation."""
