@@ -34,7 +34,8 @@ def _add_common_run_args(p: argparse.ArgumentParser) -> None:
                         "read CIFAR-10 (invariance, ssl) use it instead of their digits; never downloaded")
     p.add_argument("--out", default=RESULTS_OUT, metavar="DIR",
                    help=f"where records.sqlite, records/, tables and figures go (default: {RESULTS_OUT}/, ignored by "
-                        f"git; `--out {DEFAULT_OUT}` writes the committed board on purpose)")
+                        f"git; `--out {DEFAULT_OUT}` writes the committed board on purpose); the attack track logs finished "
+                        f"cells in DIR/.partial/, so the same command resumes a killed run")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="track-specific protocol override (see the track's docs; TRACK.KEY=VALUE for one track only); recorded in every record")
 

@@ -226,3 +226,51 @@ def test_only_superseded_records_give_empty_tables_not_stale_ones(tmp_path):
     assert [t.name for t in tables] == ["attack", "attack_l2", "attack_hard", "attack_hard_l2", "attack_details",
                                         "attack_min_eps"]
     assert all(t.rows == [] for t in tables)
+
+
+def test_a_killed_run_resumes_from_its_finished_cells(monkeypatch, tmp_path):
+    """A run killed in its third cell, run again at the same commit, reruns only that cell (and the
+    7→3 study) and gives the uninterrupted run's record; the log is gone once the record exists."""
+    from shortcutbench.results import cell_log
+    from shortcutbench.tracks import attack
+
+    data = colored_mnist()
+    track = _quick_track(monkeypatch, _sevens_zoo(data))
+    torch.manual_seed(0)
+    model = create_model("lazy_cnn").eval()
+    monkeypatch.setattr(attack, "shipped_pairs", lambda *a: [("lazy_cnn.test", 0)])
+    monkeypatch.setattr(attack, "load_shipped_model",
+                        lambda name, seed: (model, {"train_time_s": 0.0, "zoo_key": "k", "sha256": "s"}))
+    monkeypatch.setattr(cell_log, "git_commit", lambda: "0" * 40)
+    row, ran = attack._robust_row, []
+
+    class Killed(Exception):
+        pass
+
+    def counted(model, atk, cell, *args):
+        ran.append(cell[-1])
+        if kill and len(ran) == 3:
+            raise Killed
+        return row(model, atk, cell, *args)
+
+    monkeypatch.setattr(attack, "_robust_row", counted)
+    kill = False
+    whole = next(iter(track.run(RunContext(out_dir=tmp_path / "whole"))))
+    assert ran == ["fgsm", "pgd40", "standard"] and "resumed" not in whole.metrics
+    ran.clear()
+    kill, out = True, tmp_path / "killed"
+    with pytest.raises(Killed):
+        next(iter(track.run(RunContext(out_dir=out))))
+    assert len(list((out / cell_log.DIR / "attack").iterdir())) == 1
+    ran.clear()
+    kill = False
+    runs = track.run(RunContext(out_dir=out))
+    resumed = next(runs)
+    assert ran == ["standard"] and resumed.metrics["resumed"]["cells"] == 2
+
+    def numbers(rec):
+        rows = [{k: v for k, v in r.items() if k != "seconds"} for r in rec.metrics["robust"]]
+        return rows, {k: v for k, v in rec.metrics["min_eps"].items() if k != "seconds"}
+    assert numbers(resumed) == numbers(whole)
+    assert resumed.wall_time_s >= resumed.metrics["resumed"]["seconds"] > 0
+    assert list(runs) == [] and not list((out / cell_log.DIR / "attack").iterdir())

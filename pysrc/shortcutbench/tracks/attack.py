@@ -33,6 +33,7 @@ from ..attacks import FGSM, PGD, Cascade, MinEpsSearch, masking_flag, model_flag
 from ..data import ColoredMNISTConfig
 from ..errors import UsageError
 from ..results import plots
+from ..results.cell_log import CellLog
 from ..results.record import Record, make_record
 from ..results.stats import accuracy_interval, fmt_interval, fmt_pct, mean_se
 from ..results.tables import Table
@@ -142,34 +143,44 @@ def attacks_for(p: AttackProtocol, norm: str, eps: float) -> Dict[str, Any]:
                                 "standard")}
 
 
-def robustness(model: nn.Module, p: AttackProtocol, data) -> Dict[str, Any]:
+def robustness(model: nn.Module, p: AttackProtocol, data, log: Optional[CellLog] = None) -> Dict[str, Any]:
+    """Every (split, threat, ε, attack) cell; cells in ``log`` (an interrupted run of the same
+    evaluation at the same commit) are read back, not rerun: each attack is seeded on its own, so
+    a cell's numbers do not depend on the cells before it."""
+    log = log or CellLog()
     rows, flags = [], {}
     for split_name in p.splits:
         split = data[split_name]
         idx = subset(split, p.n_per_split)
         x, y = split.images(idx), split.digit[idx]
-        n = len(idx)  # the whole split when it has fewer than n_per_split images
         clean_ok = _acc(model, x, y)
-        clean = float(clean_ok.float().mean())
         for norm, grid in (("linf", p.linf_eps), ("l2", p.l2_eps)):
             for eps in grid:
                 for name, atk in attacks_for(p, norm, eps).items():
-                    t0 = time.perf_counter()
-                    if isinstance(atk, Cascade):
-                        res = atk.evaluate(model, x, y)
-                        robust, after = res.robust, res.robust_after
-                    else:
-                        robust, after = clean_ok & _acc(model, atk(model, x, y).x_adv, y), {}
-                    row = {"split": split_name, "norm": norm, "eps": eps, "attack": name,
-                           "acc": float(robust.float().mean()), "clean": clean, "n": n,
-                           "n_robust": int(robust.sum()), "n_clean": int(clean_ok.sum()),
-                           "seconds": time.perf_counter() - t0, "stages": after}
-                    if name == "standard" and "3:square" in after:
-                        row["square_beats_whitebox"] = masking_flag(after["2:apgd-t"], after["3:square"])
-                    rows.append(row)
+                    cell = (split_name, norm, eps, name)
+                    rows.append(log.cached(cell, lambda: _robust_row(model, atk, cell, x, y, clean_ok)))
         flags[split_name] = model_flags(model, x[:64], y[:64])
     masked = any(r.get("square_beats_whitebox") for r in rows)
     return {"robust": rows, "flags": {**flags, "square_beats_whitebox": masked}}
+
+
+def _robust_row(model: nn.Module, atk, cell: Tuple, x: torch.Tensor, y: torch.Tensor,
+                clean_ok: torch.Tensor) -> Dict[str, Any]:
+    split_name, norm, eps, name = cell
+    t0 = time.perf_counter()
+    if isinstance(atk, Cascade):
+        res = atk.evaluate(model, x, y)
+        robust, after = res.robust, res.robust_after
+    else:
+        robust, after = clean_ok & _acc(model, atk(model, x, y).x_adv, y), {}
+    n = len(y)  # the whole split when it has fewer than n_per_split images
+    row = {"split": split_name, "norm": norm, "eps": eps, "attack": name,
+           "acc": float(robust.float().mean()), "clean": float(clean_ok.float().mean()), "n": n,
+           "n_robust": int(robust.sum()), "n_clean": int(clean_ok.sum()),
+           "seconds": time.perf_counter() - t0, "stages": after}
+    if name == "standard" and "3:square" in after:
+        row["square_beats_whitebox"] = masking_flag(after["2:apgd-t"], after["3:square"])
+    return row
 
 
 def confident_source(model: nn.Module, x: torch.Tensor, p: AttackProtocol) -> torch.Tensor:
@@ -254,27 +265,36 @@ class AttackTrack(Track):
     def compared_models(self, ctx: RunContext, p: AttackProtocol, data) -> List[nn.Module]:
         return [load_shipped_model(name, COMPARED_SEED)[0] for name in p.compared]
 
-    def evaluate(self, model, ctx: RunContext):
+    def evaluate(self, model, ctx: RunContext, log: Optional[CellLog] = None):
         """Robust accuracy + the 7→3 study on the reference images: what zoo models and
-        submissions alike get."""
+        submissions alike get. ``log``: finished cells of an interrupted run to resume from."""
         p = protocol_for(ctx)
         data = colored_mnist(ctx.mnist_dir, p.data)
         model.eval()
+        log = log or CellLog()
         split_name, idx = self.reference_selection(ctx, p, data)
-        return {**robustness(model, p, data), "min_eps": min_eps_study(model, p, data, split_name, idx)}
+        return {**robustness(model, p, data, log),
+                "min_eps": log.cached(("min_eps",), lambda: min_eps_study(model, p, data, split_name, idx))}
 
     def run(self, ctx: RunContext) -> Iterable[Record]:
-        """Every selected shipped zoo model at the protocol's seeds; nothing is trained here."""
+        """Every selected shipped zoo model at the protocol's seeds; nothing is trained here. A
+        model's finished cells are logged under the output directory, so a run killed part-way
+        resumes there (same commit, protocol and weights; :mod:`..results.cell_log`)."""
         p = protocol_for(ctx)
         data = colored_mnist(ctx.mnist_dir, p.data)
         for name, seed in shipped_pairs(self.name, model_names(ctx), ctx.seed_list(p.seeds)):
             t0 = time.perf_counter()
             model, rec = load_shipped_model(name, seed)
-            metrics = {**self.evaluate(model, ctx), "train_time_s": rec["train_time_s"]}
+            log = CellLog.open(ctx.out_dir, self.name, {"model": name, "seed": seed, "weights": rec["sha256"],
+                                                        "protocol": asdict(p), "data": data.fingerprint})
+            metrics = {**self.evaluate(model, ctx, log), "train_time_s": rec["train_time_s"]}
+            if log.reused:  # the record's wall time counts the earlier run's cells too
+                metrics["resumed"] = {"cells": log.reused, "seconds": log.reused_seconds}
             yield make_record(self.name, name, seed, ctx.profile, p.name, metrics,
                               {"protocol": asdict(p), "zoo_key": rec["zoo_key"], "weights_sha256": rec["sha256"],
                                "data_source": data.source, "compared_models": sorted(p.compared)},
-                              data.fingerprint, time.perf_counter() - t0)
+                              data.fingerprint, time.perf_counter() - t0 + log.reused_seconds)
+            log.close()  # the record is stored (the caller stores each record as it is yielded)
 
     # ---------------------------------------------------------------- rendering
     def render(self, records: List[Record], out_dir: Path) -> List[Table]:
