@@ -78,3 +78,42 @@ def test_batchnorm_statistics_are_the_final_weights():
     assert torch.allclose(m.stem[1].running_mean, stem_out.mean((0, 2, 3)), atol=1e-5)
     assert torch.allclose(m.stem[1].running_var, stem_out.var((0, 2, 3)), rtol=1e-3)
     assert m.stem[1].momentum == 0.1
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", ["simclr", "simsiam"])  # LARS and SGD-momentum states, cosine schedule
+def test_killed_pretraining_resumes_to_identical_weights(toy, tmp_path, monkeypatch, method):
+    cfg = PretrainConfig(epochs=3, batch_size=32, train_size=64)  # 2 steps an epoch
+    whole = pretrain(method, toy, cfg, seed=2)
+    path = tmp_path / "resume.pt"
+    cls, calls, kill = type(create_method(method)), [], [1]
+    loss = cls.loss
+
+    def dying(self, *a):
+        calls.append(1)
+        if len(calls) == 4 and kill:  # the second step of epoch 2: epoch 1 is saved, epoch 2 is lost
+            raise _Killed
+        return loss(self, *a)
+
+    monkeypatch.setattr(cls, "loss", dying)
+    with pytest.raises(_Killed):
+        pretrain(method, toy, cfg, seed=2, resume_path=path)
+    kill.clear()
+    assert path.is_file()
+    calls.clear()
+    resumed = pretrain(method, toy, cfg, seed=2, resume_path=path)
+    assert len(calls) == 4  # epochs 2 and 3 only
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history]
+    for k, v in whole.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_a_finished_pretraining_leaves_no_resume_state(toy):
+    from shortcutbench.zoo.spec import cache_dir
+
+    load_or_pretrain("barlow_twins", toy, PretrainConfig(epochs=1, batch_size=32, train_size=64), seed=5)
+    assert (cache_dir() / "ssl-resume").is_dir() and not any((cache_dir() / "ssl-resume").iterdir())

@@ -1,13 +1,16 @@
 """Pre-training loop: any registered method, any registered architecture, deterministic per seed
 (weights drawn from the seed, batch order and augmentations from two generators seeded by it),
 channels_last as the zoo trains. Encoders are cached under the zoo cache (key: method, config,
-seed, data fingerprint), so a second run of a profile evaluates instead of training."""
+seed, data fingerprint), so a second run of a profile evaluates instead of training. A run saves
+its state after every epoch (``ssl-resume/`` in the cache, as the zoo's ``zoo-resume/``), so a
+killed pre-training goes on from its last finished epoch with the uninterrupted run's numbers."""
 from __future__ import annotations
 
 import io
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -51,7 +54,26 @@ def _pool(split, n: Optional[int]) -> torch.Tensor:
     return idx if n is None else idx[:n]
 
 
-def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str = "pretrain") -> Pretrained:
+def _save_resume(path: Path, model, heads, opt, gens, step: int, history, elapsed: float) -> None:
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "heads": heads.state_dict(), "opt": opt.state_dict(),
+                "gens": [g.get_state() for g in gens], "step": step, "history": history, "elapsed": elapsed}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _load_resume(path: Path, model, heads, opt, gens):
+    # tensors and plain containers only: the weights-only unpickler reads it
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(saved["model"])
+    heads.load_state_dict(saved["heads"])
+    opt.load_state_dict(saved["opt"])
+    for g, state in zip(gens, saved["gens"]):
+        g.set_state(state)
+    return saved["step"], saved["history"], saved["elapsed"]
+
+
+def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str = "pretrain",
+             resume_path: Optional[Path] = None) -> Pretrained:
     method = create_method(method_name)
     train = data["train"]
     pool = _pool(train, cfg.train_size)
@@ -81,9 +103,11 @@ def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str =
         raise UsageError(f"pre-training needs at least batch_size = {cfg.batch_size} training images, got {len(pool)}")
     total = cfg.epochs * steps_per_epoch
     history: List[Dict[str, float]] = []
+    step, elapsed = 0, 0.0
+    if resume_path is not None and Path(resume_path).is_file():
+        step, history, elapsed = _load_resume(Path(resume_path), model, heads, opt, (order_gen, aug_gen))
     model.train(), heads.train()
-    step, t_start = 0, time.perf_counter()
-    for epoch in progress(range(cfg.epochs), desc=desc, total=cfg.epochs):
+    for epoch in progress(range(len(history), cfg.epochs), desc=desc, total=cfg.epochs - len(history)):
         t0, c0, losses = time.perf_counter(), time.process_time(), []
         perm = pool[torch.randperm(len(pool), generator=order_gen)]
         for b in range(steps_per_epoch):
@@ -99,9 +123,12 @@ def pretrain(method_name: str, data, cfg: PretrainConfig, seed: int, desc: str =
         history.append({"epoch": epoch + 1, "loss": sum(losses) / max(len(losses), 1),
                         "first_loss": losses[0] if losses else float("nan"), "seconds": time.perf_counter() - t0,
                         "cpu_s": time.process_time() - c0, "steps": steps_per_epoch})
+        elapsed += history[-1]["seconds"]
+        if resume_path is not None:
+            _save_resume(Path(resume_path), model, heads, opt, (order_gen, aug_gen), step, history, elapsed)
     model = model.to(memory_format=torch.contiguous_format)
     recalibrate_batchnorm(model, train.images(pool[:BN_IMAGES]))
-    return Pretrained(model.eval(), history, time.perf_counter() - t_start)
+    return Pretrained(model.eval(), history, elapsed)
 
 
 BN_IMAGES = 2048
@@ -144,10 +171,12 @@ def load_or_pretrain(method: str, data, cfg: PretrainConfig, seed: int) -> Pretr
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         info: Dict[str, Any] = json.loads(meta.read_text())
         return Pretrained(model.eval(), info["history"], info["train_time_s"], cached=True)
-    res = pretrain(name, data, cfg, seed, desc=f"{name} seed {seed}")
+    resume = cache_dir() / "ssl-resume" / f"{key}.pt"
+    res = pretrain(name, data, cfg, seed, desc=f"{name} seed {seed}", resume_path=resume)
     buf = io.BytesIO()
     torch.save(res.model.state_dict(), buf)
     atomic_write_bytes(weights, buf.getvalue())
     atomic_write_text(meta, json.dumps({"method": name, "config": asdict(cfg), "seed": seed, "data": data.fingerprint,
                                         "history": res.history, "train_time_s": res.train_time_s}, sort_keys=True))
+    resume.unlink(missing_ok=True)
     return res
