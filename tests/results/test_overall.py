@@ -82,3 +82,22 @@ def test_records_of_an_older_preset_are_not_ranked():
     rows = {r["model"]: r for r in overall_rows(recs)}
     assert set(rows["a"]["tracks"]) == {"invariance", "shortcut"}
     assert abs(rows["a"]["score"] - (0.1 + 0.2) / 2) < 1e-12
+
+
+def test_coverage_note_says_why_each_zoo_row_is_partial():
+    from shortcutbench.zoo.catalogue import GROUPS, board_models
+
+    board = board_models()
+    recs = [_attack(m, 0.1) for m in board[1:]] + [_invariance(m, 0.1) for m in board] + \
+           [_shortcut(m, 0.5) for m in board] + \
+           [_shortcut("lazy_cnn.erm.sweep_lr0.1_m0.9", 0.4), _shortcut("lazy_cnn.erm.rho0.99", 0.0),
+            make_record("provable", "lt/standard", 0, "full", "provable.full.v3", {}, {}, "fp", 0.0)]
+    table = overall_table(recs)
+    note = next(n for n in table.notes if n.startswith("Coverage"))
+    assert f"{len(board)} board models" in note
+    assert f"missing a headline track: {board[0]} (attack)." in note  # only the one without an attack record
+    assert f"{GROUPS['sweep']}: 1" in note and f"{GROUPS['rho']}: 1" in note and "scored by shortcut only" in note
+    assert "builds for its own study (provable; 1 row)" in note
+    complete = overall_table([r for r in recs if r.model_id in board] + [_attack(board[0], 0.1)])
+    assert any("Every board model has every headline track." in n for n in complete.notes)
+    assert not any(n.startswith("Coverage") for n in overall_table([_attack("a", 0.4)]).notes)

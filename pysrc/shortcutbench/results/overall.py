@@ -101,6 +101,43 @@ def kind_of(records: Sequence[Record]) -> str:
     return "zoo" if card is None else card.get("kind", "code")
 
 
+def coverage_note(rows: List[Dict], head: Sequence[str]) -> str:
+    """Why zoo rows are partial (issue #18: a track that does not apply says why): the board models
+    still missing a headline track, by name; the zoo's other models, by the study they serve.
+    Empty when no board model has a record (a table of other models only)."""
+    from ..zoo.catalogue import GROUPS, board_models, shipped_names
+
+    board, named = board_models(), shipped_names()
+    zoo = [r for r in rows if kind_of(r["records"]) == "zoo"]
+    if not any(r["model"] in board for r in zoo):
+        return ""
+    seen = {r["model"]: r for r in zoo}
+
+    def missing(model: str) -> str:
+        r = seen.get(model)
+        return "no records" if r is None else ", ".join(t for t in head if (r["tracks"].get(t) or {}).get("headline") is None)
+
+    waiting = [f"{m} ({missing(m)})" for m in board if m not in seen or not seen[m]["complete"]]
+    text = (f"Coverage: the evaluation tracks score the zoo's {len(board)} board models (the seed's ERM, every "
+            "seed-budget method and defence, and each one's matched control: `zoo.catalogue.board_models`). " +
+            (f"Board models still missing a headline track: {'; '.join(waiting)}." if waiting else
+             "Every board model has every headline track."))
+    studies: Dict[str, int] = {}
+    for r in zoo:
+        if r["model"] not in board and r["model"] in named:
+            studies[named[r["model"]][0].group] = studies.get(named[r["model"]][0].group, 0) + 1
+    if studies:
+        tracks = sorted({t for r in zoo if r["model"] not in board and r["model"] in named for t in r["tracks"]})
+        text += (" The zoo's other classifiers (" + "; ".join(f"{GROUPS[g]}: {n}" for g, n in sorted(studies.items())) +
+                 f") exist for the shortcut track's studies and are scored by {', '.join(tracks)} only, by design.")
+    toys = [r for r in zoo if r["model"] not in named]
+    if toys:
+        tracks = sorted({t for r in toys for t in r["tracks"]})
+        text += (f" Models a track builds for its own study ({', '.join(tracks)}; {len(toys)} row{'s' * (len(toys) != 1)}) are not "
+                 "Colored-MNIST classifiers: no headline track applies to them.")
+    return text
+
+
 def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
     from ..tracks import TRACKS
 
@@ -152,4 +189,7 @@ def overall_table(records: Sequence[Record], trust_code: bool = False) -> Table:
         "Labels used: group/colour labels seen in training, as declared by the method or the submission; extra "
         "data: trained on anything beyond the benchmark's train split (declared).",
     ]
+    coverage = coverage_note(rows, head)
+    if coverage:
+        notes.insert(1, coverage)
     return Table("overall", "Overall leaderboard: every model across tracks", cols, out, notes)
