@@ -27,7 +27,7 @@ import torch
 
 from ..errors import UsageError
 from ..registry import Registry
-from ..utils.atomic import atomic_write_bytes
+from ..utils.atomic import atomic_torch_save
 from ..utils.fingerprint import hash_config
 
 RESOLUTION = 32
@@ -299,11 +299,7 @@ def load_scenes(variant: str, n: int, seed: int = 0, split: str = "train", cache
     latents, labels = sample_latents(var, n, gen)
     images = render(var, latents, labels)
     if cache:
-        import io
-
-        buf = io.BytesIO()
-        torch.save({"images": images, "latents": latents, "labels": labels}, buf)
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_torch_save(path, {"images": images, "latents": latents, "labels": labels})
     return SceneSet(var, images, latents, labels, fp)
 
 

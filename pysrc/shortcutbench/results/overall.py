@@ -13,6 +13,7 @@ holds a rank (issue #18: no model ranks high by having fewer scores).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Dict, List, Sequence
 
 from .record import Record
@@ -122,12 +123,10 @@ def coverage_note(rows: List[Dict], head: Sequence[str]) -> str:
             "seed-budget method and defence, and each one's matched control: `zoo.catalogue.board_models`). " +
             (f"Board models still missing a headline track: {'; '.join(waiting)}." if waiting else
              "Every board model has every headline track."))
-    studies: Dict[str, int] = {}
-    for r in zoo:
-        if r["model"] not in board and r["model"] in named:
-            studies[named[r["model"]][0].group] = studies.get(named[r["model"]][0].group, 0) + 1
-    if studies:
-        tracks = sorted({t for r in zoo if r["model"] not in board and r["model"] in named for t in r["tracks"]})
+    others = [r for r in zoo if r["model"] not in board and r["model"] in named]
+    if others:
+        studies = Counter(named[r["model"]][0].group for r in others)
+        tracks = sorted({t for r in others for t in r["tracks"]})
         text += (" The zoo's other classifiers (" + "; ".join(f"{GROUPS[g]}: {n}" for g, n in sorted(studies.items())) +
                  f") exist for the shortcut track's studies and are scored by {', '.join(tracks)} only, by design.")
     toys = [r for r in zoo if r["model"] not in named]

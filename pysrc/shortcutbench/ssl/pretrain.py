@@ -6,7 +6,6 @@ its state after every epoch (``ssl-resume/`` in the cache, as the zoo's ``zoo-re
 killed pre-training goes on from its last finished epoch with the uninterrupted run's numbers."""
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +17,7 @@ import torch.nn as nn
 
 from ..errors import UsageError
 from ..models import create_model
-from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.atomic import atomic_torch_save, atomic_write_text
 from ..utils.fingerprint import hash_config
 from ..utils.progress import progress
 from .methods import Batch, create_method, lr_factor
@@ -55,10 +54,9 @@ def _pool(split, n: Optional[int]) -> torch.Tensor:
 
 
 def _save_resume(path: Path, model, heads, opt, gens, step: int, history, elapsed: float) -> None:
-    buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "heads": heads.state_dict(), "opt": opt.state_dict(),
-                "gens": [g.get_state() for g in gens], "step": step, "history": history, "elapsed": elapsed}, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_torch_save(path, {"model": model.state_dict(), "heads": heads.state_dict(), "opt": opt.state_dict(),
+                             "gens": [g.get_state() for g in gens], "step": step, "history": history,
+                             "elapsed": elapsed})
 
 
 def _load_resume(path: Path, model, heads, opt, gens):
@@ -173,9 +171,7 @@ def load_or_pretrain(method: str, data, cfg: PretrainConfig, seed: int) -> Pretr
         return Pretrained(model.eval(), info["history"], info["train_time_s"], cached=True)
     resume = cache_dir() / "ssl-resume" / f"{key}.pt"
     res = pretrain(name, data, cfg, seed, desc=f"{name} seed {seed}", resume_path=resume)
-    buf = io.BytesIO()
-    torch.save(res.model.state_dict(), buf)
-    atomic_write_bytes(weights, buf.getvalue())
+    atomic_torch_save(weights, res.model.state_dict())
     atomic_write_text(meta, json.dumps({"method": name, "config": asdict(cfg), "seed": seed, "data": data.fingerprint,
                                         "history": res.history, "train_time_s": res.train_time_s}, sort_keys=True))
     resume.unlink(missing_ok=True)

@@ -12,7 +12,6 @@ it: a killed run continues where its last epoch ended, bit-identical to an unint
 from __future__ import annotations
 
 import copy
-import io
 import random
 import time
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..utils.atomic import atomic_write_bytes
+from ..utils.atomic import atomic_torch_save
 from ..utils.device import place
 from ..utils.progress import progress
 from ..utils.seeding import seed_everything
@@ -96,10 +95,8 @@ def _save_resume(path: Path, algo: Method, gen, stream, history, checkpoints, tr
     # The method's attributes (model, optimisers, second networks, error sets) pickled together,
     # so optimisers keep pointing at the parameters they step; the data is rebuilt, never saved.
     state = {k: v for k, v in vars(algo).items() if k not in ("data", "cfg")}
-    buf = io.BytesIO()
-    torch.save({"algo": state, "rng": _rng_state(gen), "stream": stream.state(), "history": history,
-                "checkpoints": checkpoints, "train_time_s": train_time}, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_torch_save(path, {"algo": state, "rng": _rng_state(gen), "stream": stream.state(), "history": history,
+                             "checkpoints": checkpoints, "train_time_s": train_time})
 
 
 def _load_resume(path: Path, algo: Method, gen, stream):

@@ -38,6 +38,17 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         raise
 
 
+def atomic_torch_save(path: PathLike, obj) -> None:
+    """``torch.save`` that never leaves a half-written file (a killed run keeps the old one or none)."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def current_umask() -> int:
     mask = os.umask(0)  # the only way to read it; set straight back
     os.umask(mask)

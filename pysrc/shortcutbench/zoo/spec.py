@@ -7,7 +7,6 @@ Cache: ``$SHORTCUTBENCH_CACHE`` or ``~/.cache/shortcutbench``; weights load with
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional
@@ -17,7 +16,7 @@ import torch.nn as nn
 
 from ..models import create_model
 from ..train import METHODS, TrainConfig, fit
-from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.atomic import atomic_torch_save, atomic_write_text
 from ..utils.device import place
 from ..utils.cache import cache_dir  # noqa: F401  (zoo.spec.cache_dir: its users' import path)
 from ..utils.fingerprint import canonical_json, hash_config
@@ -85,9 +84,7 @@ def load_or_train(spec: ZooSpec, data: Any, evaluate: Optional[Callable[[nn.Modu
         model.load_state_dict(state["final"])
         return ZooEntry(spec, key, place(model.eval()), info["history"], state["checkpoints"], info["train_time_s"], True)
     res = fit(model, spec.method, data, spec.train, spec.seed, evaluate=evaluate, hparams=spec.hparams, desc=desc)
-    buf = io.BytesIO()
-    torch.save({"final": res.model.state_dict(), "checkpoints": res.checkpoints}, buf)
-    atomic_write_bytes(weights, buf.getvalue())
+    atomic_torch_save(weights, {"final": res.model.state_dict(), "checkpoints": res.checkpoints})
     atomic_write_text(meta, canonical_json({"spec": asdict(spec), "data": data.fingerprint, "history": res.history,
                                             "train_time_s": res.train_time_s}))
     return ZooEntry(spec, key, res.model, res.history, res.checkpoints, res.train_time_s, False)
