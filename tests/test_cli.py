@@ -176,6 +176,24 @@ def test_user_runs_leave_the_committed_board_alone(capsys, tmp_path, monkeypatch
     assert code == 2 and "is the board itself" in err
 
 
+def test_leaderboard_html_renders_each_track_once(capsys, tmp_path, monkeypatch):
+    """The site reuses the tables written to DIR/*.md: a track's render (bootstraps, figures) runs once."""
+    calls = []
+
+    class Counting(_TinyTrack):
+        def render(self, records, out_dir):
+            calls.append(len(records))
+            return super().render(records, out_dir)
+
+    monkeypatch.setitem(TRACKS._entries, _TinyTrack.name, Counting)
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "tiny_board.jsonl").write_text(next(iter(Counting().run(RunContext()))).to_json() + "\n")
+    code, _, _ = _run(capsys, "leaderboard", "--out", str(tmp_path), "--html", "--track", "tiny_board")
+    assert code == 0 and calls == [1]
+    assert "lazy_cnn.erm" in (tmp_path / "tiny_board.md").read_text()
+    assert "tiny_board" in (tmp_path / "site" / "index.html").read_text()
+
+
 def test_make_run_writes_to_an_ignored_directory():
     """The Makefile's run target passes OUT (default results), and git ignores results/ at the root only."""
     make = (REPO / "Makefile").read_text()

@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from .errors import UsageError
 
@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb = sub.add_parser("leaderboard", help="rebuild tables and figures from stored records",
                         description="Rebuild leaderboard tables and figures from the records in DIR/records.sqlite.")
     lb.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"leaderboard directory (default: {DEFAULT_OUT}/)")
-    lb.add_argument("--track", default=None, help="only this track")
+    lb.add_argument("--track", default=None,
+                    help="only this track's tables (with --html every track is rendered: the site shows them all)")
     lb.add_argument("--html", action="store_true", help="also write the static site DIR/site/ (no network needed)")
     lb.add_argument("--include", default=None, metavar="RESULTS",
                     help=f"also show the records in RESULTS (e.g. {RESULTS_OUT}/, where `run` writes), each model marked "
@@ -183,19 +184,19 @@ def cmd_data_show(args) -> int:
     return 0
 
 
-def _render(track_names: Sequence[str], out: Path, records: Optional[Sequence] = None) -> List[Path]:
-    """Each track's tables and figures into ``out``, from ``records`` (default: out's store)."""
+def _render(track_names: Optional[Sequence[str]], out: Path, records: Optional[Sequence] = None) -> Dict[str, list]:
+    """Each named track's tables and figures (None: every track's) into ``out``, from ``records``
+    (default: out's store); returns the rendered tables by track, for the site."""
     from .results import Store, write_tables
-    from .tracks import TRACKS
+    from .results.site import track_tables
 
     if records is None:
         records = Store.in_dir(out).query()
-    written = []
-    for name in track_names:
-        mine = [r for r in records if r.track == name]
-        if mine:
-            written += write_tables(TRACKS.get(name)().render(mine, out), out)
-    return written
+    tables = track_tables(out, records, track_names)
+    for name in track_names if track_names is not None else sorted(tables):
+        for path in write_tables(tables.get(name, []), out):
+            print(f"wrote {path}")
+    return tables
 
 
 def cmd_run(args) -> int:
@@ -234,8 +235,7 @@ def cmd_run(args) -> int:
             n += 1
         if not main_rank:
             continue
-        for path in _render([track.name], out):
-            print(f"wrote {path}")
+        _render([track.name], out)
         print(f"{track.name}: {n} records in {time.perf_counter() - t0:.0f} s")
     return 0
 
@@ -288,10 +288,10 @@ def cmd_leaderboard(args) -> int:
 
         records += marked(Store.in_dir(args.include).query(), records, MARK)
         view = ensure_writable_dir(Path(args.include) / "board")
-    names = [TRACKS.get(args.track).name] if args.track else sorted({r.track for r in records if r.track in TRACKS})
-    for path in _render(names, view, records):
-        print(f"wrote {path}")
-    _render_overall(view, html=args.html, trust_code=args.trust_code, records=records)
+    track = TRACKS.get(args.track).name if args.track else None  # unknown track: one line, exit 2
+    # the site shows every track, so --html renders them all (once) and --track narrows plain runs only
+    tables = _render(None if args.html or track is None else [track], view, records)
+    _render_overall(view, trust_code=args.trust_code, records=records, site_tables=tables if args.html else None)
     _render_findings(view, records, readme=args.include is None)  # the README quotes the board's only
     _render_runtimes(view, board)
     if args.screenshot:
@@ -308,19 +308,22 @@ def cmd_explain(args) -> int:
     return run(args)
 
 
-def _render_overall(out: Path, html: bool = False, trust_code: bool = False, records: Optional[Sequence] = None) -> None:
+def _render_overall(out: Path, trust_code: bool = False, records: Optional[Sequence] = None,
+                    site_tables: Optional[Dict[str, list]] = None) -> None:
+    """overall.md into ``out``; with ``site_tables`` (every track's rendered tables) also the site."""
     from .results import Store
     from .results.overall import overall_table
     from .results.tables import write_tables
 
     if records is None:
         records = Store.in_dir(out).query()
-    for path in write_tables([overall_table(records, trust_code)], out):
+    overall = overall_table(records, trust_code)
+    for path in write_tables([overall], out):
         print(f"wrote {path}")
-    if html:
-        from .results.site import write_site
+    if site_tables is not None:
+        from .results.site import build_site
 
-        print(f"wrote {write_site(out, records, trust_code)}")
+        print(f"wrote {build_site(out, records, overall, site_tables)}")
 
 
 def _render_findings(out: Path, records, readme: bool = True) -> None:
@@ -400,8 +403,7 @@ def _run_submission(args, v, options, limits) -> int:
         failed = []
     else:
         failed = run_submission(v, ctx, limits)
-    for path in _render(v.tracks, ctx.out_dir):
-        print(f"wrote {path}")
+    _render(v.tracks, ctx.out_dir)
     _render_overall(ctx.out_dir, trust_code=args.trust_code)
     if failed:
         print(f"shortcutbench: {len(failed)} track(s) failed: {', '.join(failed)}; re-run to retry them", file=sys.stderr)

@@ -11,7 +11,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from ..utils.atomic import atomic_write_text
 from .cards import PROVENANCE_COLUMNS, WEIGHTS_COLUMNS, model_card, shipped_names, weights_candidates
@@ -237,21 +237,19 @@ def _current_protocols(records: Sequence[Record]) -> Set[tuple]:
         r for r in records if (r.track, r.protocol) == (t, p)))}
 
 
-def track_tables(out_dir: Path, records: Sequence[Record]) -> Dict[str, List[Table]]:
-    """Every track's tables, rendered from the records (figures are (re)written under out_dir)."""
+def track_tables(out_dir: Path, records: Sequence[Record],
+                 only: Optional[Iterable[str]] = None) -> Dict[str, List[Table]]:
+    """Each track's tables (every track with records, or those in ``only``), rendered from the
+    records; figures are (re)written under out_dir. Rendering is the slow part of a board
+    (bootstraps, figures), so callers render once and hand the tables on (files, site)."""
     from ..tracks import TRACKS
 
+    keep = None if only is None else set(only)
     by_track: Dict[str, List[Record]] = {}
     for r in records:
-        by_track.setdefault(r.track, []).append(r)
-    return {name: TRACKS.get(name)().render(recs, out_dir) for name, recs in sorted(by_track.items()) if name in TRACKS}
-
-
-def write_site(out_dir: str | Path, records: Sequence[Record], trust_code: bool = False) -> Path:
-    from .overall import overall_table
-
-    out_dir = Path(out_dir)
-    return build_site(out_dir, records, overall_table(records, trust_code), track_tables(out_dir, records))
+        if r.track in TRACKS and (keep is None or r.track in keep):
+            by_track.setdefault(r.track, []).append(r)
+    return {name: TRACKS.get(name)().render(recs, out_dir) for name, recs in sorted(by_track.items())}
 
 
 def build_site(out_dir: Path, records: Sequence[Record], overall: Table, per_track: Dict[str, List[Table]]) -> Path:
