@@ -6,7 +6,7 @@ from shortcutbench.results import plots
 from shortcutbench.results.browser import find_chromium
 from shortcutbench.results.record import make_record
 from shortcutbench.results.site import build_site
-from shortcutbench.results.site_check import check_site, sort_key
+from shortcutbench.results.site_check import _QuietServer, check_site, sort_key
 from shortcutbench.results.tables import Table
 
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
@@ -15,6 +15,21 @@ needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="no Chromium
 def test_sort_key_orders_numbers_by_value_then_text():
     cells = ["–", "12.5 ± 0.3", "2 [1, 3]", "1,200 / 5", "-3.5 [-6, -1]", "abc"]
     assert sorted(cells, key=sort_key) == ["-3.5 [-6, -1]", "2 [1, 3]", "12.5 ± 0.3", "1,200 / 5", "abc", "–"]
+
+
+def test_the_server_keeps_quiet_when_the_browser_hangs_up(capsys):
+    """A download Chromium abandons (broken pipe, reset) prints nothing; any other server error still does."""
+    server = _QuietServer(("127.0.0.1", 0), None)
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), ValueError("boom")):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 0))
+    finally:
+        server.server_close()
+    err = capsys.readouterr().err
+    assert "boom" in err and "Broken pipe" not in err and "reset" not in err
 
 
 @needs_chromium
