@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from ..models import create_model
 from ..utils.environment import provenance
-from ..zoo.shipped import is_shipped, load_shipped, save_shipped
+from ..zoo.shipped import is_shipped, load_record, load_shipped, save_shipped
 from .methods import create_method
 from .pretrain import PretrainConfig, Pretrained, cache_key, encoder_method, load_or_pretrain
 
@@ -62,15 +62,19 @@ def _matches(record, run: EncoderRun, data, seed: int) -> bool:
     return record.get("zoo_key") == cache_key(run.method, data, run.cfg, seed)
 
 
+def shipped_matches(run: EncoderRun, data, seed: int, root=None) -> bool:
+    """Whether ``run``'s encoder for ``seed`` is shipped under this very method, config and data."""
+    return is_shipped(run.name, seed, root) and _matches(load_record(run.name, seed, root), run, data, seed)
+
+
 def encoder(method: str, data, cfg: PretrainConfig, seed: int, root=None) -> Pretrained:
     """Shipped weights when their record matches (method, config, data, seed), else cache/train."""
     run = EncoderRun(encoder_method(method), data.name, cfg, seeds=1)
-    if is_shipped(run.name, seed, root):
-        state, record = load_shipped(run.name, seed, root)
-        if _matches(record, run, data, seed):
-            model = create_model(cfg.arch, in_channels=data.in_channels)
-            model.load_state_dict(state)
-            return Pretrained(model.eval(), record["history"], record["train_time_s"], cached=True)
+    if shipped_matches(run, data, seed, root):
+        state, record = load_shipped(run.name, seed, root)  # SHA-256 checked
+        model = create_model(cfg.arch, in_channels=data.in_channels)
+        model.load_state_dict(state)
+        return Pretrained(model.eval(), record["history"], record["train_time_s"], cached=True)
     return load_or_pretrain(method, data, cfg, seed)
 
 

@@ -34,7 +34,7 @@ def cmd_ssl(args: argparse.Namespace) -> int:
     from ..utils.config import parse_assignments
     from ..zoo.runner import parse_shard
     from ..zoo.shipped import is_shipped
-    from .catalogue import catalogue, jobs, ship
+    from .catalogue import catalogue, jobs, ship, shipped_matches
     from .data import SSL_DATA
 
     options = parse_assignments(args.set)
@@ -48,16 +48,20 @@ def cmd_ssl(args: argparse.Namespace) -> int:
         return 0
     if args.threads < 1:
         raise UsageError("--threads must be >= 1")
-    if args.dry_run:
-        for r, seed in todo:
-            print(f"{r.name} seed {seed}")
-        return 0
     torch.set_num_threads(args.threads)
-    t0, data = time.perf_counter(), {}
-    for r, seed in todo:
+    t0, data, trained = time.perf_counter(), {}, 0
+    for r, seed in todo:  # the shard is cut from every job, shipped or not, so shards stay stable
         if r.dataset not in data:
             data[r.dataset] = SSL_DATA.get(r.dataset)(args.mnist_dir, options.get("cifar_dir"))
+        if shipped_matches(r, data[r.dataset], seed):
+            print(f"{r.name} seed {seed}: shipped, skipped", flush=True)
+            continue
+        if args.dry_run:
+            print(f"{r.name} seed {seed}")
+            continue
+        trained += 1
         rec = ship(r, data[r.dataset], seed)
         print(f"shipped {r.name} seed {seed}: {rec['cpu_s']:.0f} CPU-s, sha256 {rec['sha256'][:12]}…", flush=True)
-    print(f"{len(todo)} encoder(s) in {time.perf_counter() - t0:.0f} s")
+    if not args.dry_run:
+        print(f"{trained} encoder(s) in {time.perf_counter() - t0:.0f} s")
     return 0
