@@ -193,8 +193,8 @@ def _render(track_names: Optional[Sequence[str]], out: Path, records: Optional[S
     if records is None:
         records = Store.in_dir(out).query()
     tables = track_tables(out, records, track_names)
-    for name in track_names if track_names is not None else sorted(tables):
-        for path in write_tables(tables.get(name, []), out):
+    for rendered in tables.values():
+        for path in write_tables(rendered, out):
             print(f"wrote {path}")
     return tables
 

@@ -158,7 +158,8 @@ def render(track, records: List[Record], out_dir: Path) -> List[Table]:
         "attack and an engine PGD maximising the best other-class confidence (F7P, loss `conf`) at the same ε; "
         "τ@99%TPR is the models' clean confidence: the max-softmax that 99% of the correctly classified val "
         "images reach (CCAT's rejection threshold; a confident CCAT in the paper's sense has τ near 1, a model "
-        "that spreads its outputs has τ near 0.1); RErr@99%TPR counts only errors, clean or adversarial, whose confidence reaches τ.",
+        "that spreads its outputs has τ near 0.1); RErr@99%TPR counts only errors, clean or adversarial, whose "
+        "confidence reaches τ.",
         "Models: shipped zoo weights trained on full-MNIST Colored-MNIST at the seed ERM's budget (4 × 60,000 "
         "samples, SGD); `erm` = the shortcut zoo's ERM model; `pgd_at` = PGD-AT at ε = 0.1; `ccat.at50` = AT-50% of Stutz et al. (half clean, half CE-PGD "
         "at ε = 0.3, true labels); `ccat` = CCAT (ε = 0.3, ρ = 10, F7P attack, power transition); `ccat_perceptual` = "
