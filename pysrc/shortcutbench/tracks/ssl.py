@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
+from itertools import groupby
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import torch
@@ -23,6 +24,7 @@ from ..ssl.methods import PRETRAIN_METHODS, create_method
 from ..ssl.catalogue import encoder
 from ..ssl.pretrain import PretrainConfig, encoder_method
 from ..ssl.readout import AdversarialReadoutConfig, ReadoutConfig, ReadoutModel, features, fit_adversarial, fit_linear
+from ..utils.progress import progress
 from .base import TRACKS, RunContext, Track
 from .options import TrackOptions, option, registered
 
@@ -120,13 +122,17 @@ class SslTrack(Track):
         eps_grid = (data.headline_eps,) if p.eval.headline_only else (p.eval.eps or data.eps)
         headline = data.headline_eps if data.headline_eps in eps_grid else eps_grid[0]
         standard_fc: Dict[str, Any] = {}
-        for method in p.methods:
+        steps = [(method, readout) for method in p.methods for readout in create_method(method).readouts]
+        bar = progress(steps, desc=f"ssl {data.name} seed {seed}", total=len(steps), leave=True)
+        for method, group in groupby(bar, key=lambda step: step[0]):
             spec = create_method(method)
             factor = p.ssl_epoch_factor if spec.self_supervised else 1
             cfg = replace(p.pretrain, epochs=p.pretrain.epochs * factor)
+            bar.set_postfix_str(f"{method}: encoder")
             enc = encoder(method, data, cfg, seed)  # shipped weights where they match, else cache/train
             pre_s = 0.0 if enc.cached else enc.train_time_s
-            for readout in spec.readouts:
+            for _, readout in group:
+                bar.set_postfix_str(f"{method}: {readout} readout, attacks")
                 t1 = time.perf_counter()
                 clf, extra = self._classifier(readout, enc.model, data, p, seed, standard_fc, method,
                                               (x_tr, y_tr, x_adv_tr, y_adv_tr, x_val, y_val), headline)
