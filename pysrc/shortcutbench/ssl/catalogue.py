@@ -70,11 +70,12 @@ def shipped_matches(run: EncoderRun, data, seed: int, root=None) -> bool:
 def encoder(method: str, data, cfg: PretrainConfig, seed: int, root=None) -> Pretrained:
     """Shipped weights when their record matches (method, config, data, seed), else cache/train."""
     run = EncoderRun(encoder_method(method), data.name, cfg, seeds=1)
-    if shipped_matches(run, data, seed, root):
+    if is_shipped(run.name, seed, root):
         state, record = load_shipped(run.name, seed, root)  # SHA-256 checked
-        model = create_model(cfg.arch, in_channels=data.in_channels)
-        model.load_state_dict(state)
-        return Pretrained(model.eval(), record["history"], record["train_time_s"], cached=True)
+        if _matches(record, run, data, seed):
+            model = create_model(cfg.arch, in_channels=data.in_channels)
+            model.load_state_dict(state)
+            return Pretrained(model.eval(), record["history"], record["train_time_s"], cached=True)
     return load_or_pretrain(method, data, cfg, seed)
 
 
