@@ -275,12 +275,17 @@ def test_ssl_rows_keep_their_verdicts(monkeypatch):
 
     rows = [["cifar10", "(models left out: clean accuracy not above chance)", "x/standard", "not judged"],
             ["cifar10", "claim a", "m", "holds"], ["cifar10", "claim b", "m", "refuted"],
-            ["cifar10", "claim c", "m", "inconclusive"], ["cifar10", "claim d", "m", "not judged"]]
+            ["cifar10", "claim c", "m", "inconclusive"], ["cifar10", "claim d", "m", "not judged"],
+            ["digits", "the seed's §4 claims", "no records for simsiam", NOT_YET]]
     monkeypatch.setattr(ssl_render, "_groups", lambda recs: {"cifar10": {}})
     monkeypatch.setattr(ssl_render, "findings_table", lambda groups: Table("ssl_findings", "t", ["a"] * 4, rows))
     got = fc.ssl({"ssl": [_rec("ssl", "enc.simclr.standard.cifar10", "ssl.full.v1", {}, 0)]})
-    assert [f.claim for f in got] == ["cifar10: claim a", "cifar10: claim b", "cifar10: claim c", "cifar10: claim d"]
-    assert [f.verdict.split(":")[0] for f in got] == [REPRODUCES, DOES_NOT, INCONCLUSIVE, INCONCLUSIVE]
+    assert [f.claim for f in got][:4] == ["cifar10: claim a", "cifar10: claim b", "cifar10: claim c",
+                                          "cifar10: claim d"]
+    assert [f.verdict.split(":")[0] for f in got][:4] == [REPRODUCES, DOES_NOT, INCONCLUSIVE, INCONCLUSIVE]
+    waiting = got[4]  # an incomplete dataset: no verdict, and what it needs
+    assert waiting.claim.startswith("digits: ") and waiting.verdict.startswith(NOT_YET) and waiting.ours == "–"
+    assert "no records for simsiam" in waiting.verdict
     assert fc.ssl({})[0].verdict.startswith(NOT_YET) and "ssl.full.v1" in fc.ssl({})[0].verdict
 
 

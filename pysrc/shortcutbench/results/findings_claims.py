@@ -17,7 +17,7 @@ import numpy as np
 from ..tracks.base import TRACKS, records_by_model
 from ..tracks.shortcut_zoo_render import HARD_IMAGES_PER_DIGIT, _counts
 from ..zoo.erm_choice import SEED_HARD
-from .findings import (ALPHA, CLAIMS, COLUMNS, DOES_NOT, INCONCLUSIVE, MIN_SEEDS, REPRODUCES, Finding,
+from .findings import (ALPHA, CLAIMS, COLUMNS, DOES_NOT, INCONCLUSIVE, MIN_SEEDS, NOT_YET, REPRODUCES, Finding,
                        current_by_track, exact_verdict, not_measured, ordering_verdict, records_cell,
                        threshold_verdict, with_reason)
 from .record import Record
@@ -300,6 +300,10 @@ def ssl(by_track: ByTrack) -> List[Finding]:
     for dataset, text, measured, theirs in table.rows:
         if text.startswith("(models left out"):
             continue  # bookkeeping, not a claim: the rule already excludes them
+        if theirs == NOT_YET:
+            needs = f"{_needs('ssl', ['its encoders'])}: {measured}"  # what the dataset's records lack
+            out.append(not_measured(f"{dataset}: {claim}", seed, test, needs))
+            continue
         label = next((ours for key, ours in _SSL_VERDICTS if theirs.startswith(key)), INCONCLUSIVE)
         reason = "no model above chance" if theirs.startswith("not judged") else ""
         out.append(Finding(f"{dataset}: {text}", seed, measured, test, records_cell(recs), with_reason(label, reason)))
