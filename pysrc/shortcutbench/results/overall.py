@@ -132,8 +132,9 @@ def coverage_note(rows: List[Dict], head: Sequence[str]) -> str:
     toys = [r for r in zoo if r["model"] not in named]
     if toys:
         tracks = sorted({t for r in toys for t in r["tracks"]})
-        text += (f" Models a track builds for its own study ({', '.join(tracks)}; {len(toys)} row{'s' * (len(toys) != 1)}) are not "
-                 "Colored-MNIST classifiers: no headline track applies to them.")
+        rows = f"{len(toys)} row{'s' * (len(toys) != 1)}"
+        text += (f" Models a track builds for its own study ({', '.join(tracks)}; {rows}) are scored by that "
+                 "track alone, by design: no headline track applies to them.")
     return text
 
 
