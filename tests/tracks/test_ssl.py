@@ -32,6 +32,9 @@ def test_ssl_track_records_and_tables(monkeypatch, tmp_path):
     assert set(tables) == {"ssl_toy", "ssl_toy_eps", "ssl_findings"}
     main = tables["ssl_toy"]
     assert [row[:3] for row in main.rows][0] == ["supervised", "joint", "2"]
+    assert [tuple(row[:2]) for row in main.rows][1:] == [  # a method's own head, then standard, then adversarial
+        ("linear_separated_supervised", "standard"), ("linear_separated_supervised", "adversarial"),
+        ("simclr", "standard"), ("simclr", "adversarial")]
     assert len(main.rows) == 5 and "[" in main.rows[0][3]  # intervals
     # three of the seven methods: the claims wait for the rest, and the main table says it is partial
     (finding,) = tables["ssl_findings"].rows

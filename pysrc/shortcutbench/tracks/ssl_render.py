@@ -19,6 +19,7 @@ from .base import records_by_model
 
 ATTACKS = (("fgsm", "FGSM"), ("apgd_ce", "APGD-CE"), ("apgd_ce10", "APGD-CE-10"), ("standard", "standard"))
 CHANCE = 0.1
+READOUT_ORDER = ("joint", "standard", "adversarial")  # a method's rows: its own head, then the readouts fitted on it
 Interval = Tuple[float, float, float]  # mean, low, high (fractions)
 
 
@@ -66,9 +67,15 @@ def _groups(records: List[Record]) -> Dict[str, Dict[str, List[Record]]]:
     from .ssl import METHOD_ORDER
 
     order = {m: i for i, m in enumerate(METHOD_ORDER)}
+    readout_order = {r: i for i, r in enumerate(READOUT_ORDER)}
     out: Dict[str, Dict[str, List[Record]]] = {}
     by_model = records_by_model(records)
-    for mid in sorted(by_model, key=lambda k: (order.get(by_model[k][0].metrics["method"], 99), k)):
+
+    def rank(mid: str):
+        m = by_model[mid][0].metrics
+        return order.get(m["method"], 99), readout_order.get(m["readout"], 99), mid
+
+    for mid in sorted(by_model, key=rank):
         recs = sorted(by_model[mid], key=lambda r: r.seed)
         out.setdefault(recs[0].metrics["dataset"], {})[mid] = recs
     return out
