@@ -45,3 +45,16 @@ def test_adversarial_readout_tries_each_rate_and_keeps_the_best(encoder_and_data
     best = max(val, key=val.get)
     moved = (fc.weight - before).abs().max().item()
     assert moved > 0 and (moved < 1e-4) == (best == "1e-06")
+
+
+def test_adversarial_readout_tie_goes_to_the_smaller_rate(encoder_and_data):
+    # two tiny rates barely move the readout: the same images survive, a tie; Adam moves a weight by
+    # about lr a step (2 steps here), so the 1e-6 readout moves < 5e-6 and the 1e-5 one more
+    enc, toy = encoder_and_data
+    x, y, _ = subset(toy["train"], 128)
+    xv, yv, _ = subset(toy["val"], 64)
+    start = fit_linear(features(enc, x), y, 10, ReadoutConfig(), seed=0)
+    cfg = AdversarialReadoutConfig(lrs=(1e-6, 1e-5), epochs=1, batch_size=64, attack_steps=3)
+    fc, val = fit_adversarial(enc, start, x, y, xv, yv, 0.1, toy.supervised, cfg, seed=0)
+    assert val["1e-06"] == val["1e-05"]
+    assert 0 < (fc.weight - start.weight).abs().max().item() < 5e-6
