@@ -227,7 +227,7 @@ def findings_table(groups: Dict[str, Dict[str, List[Record]]]) -> Optional[Table
         return None
     return Table("ssl_findings", "SSL track: the thesis's §4 claims, checked (seed 001 §4)",
                  ["dataset", "claim", "what we measured (% [95 % interval])", "verdict"], rows,
-                 [f"Judged only on a dataset's complete set (every method × readout, the protocol's seeds); "
+                 ["Judged only on a dataset's complete set (every method × readout, the protocol's seeds); "
                   f"until then '{NOT_YET}' names what is missing.",
                   "Fixed rules at the headline ε: holds / refuted when every / some interval is separated in the "
                   "claim's / the opposite direction, inconclusive when intervals overlap. Models whose clean "
