@@ -286,6 +286,7 @@ def test_ssl_rows_keep_their_verdicts(monkeypatch):
     waiting = got[4]  # an incomplete dataset: no verdict, and what it needs
     assert waiting.claim.startswith("digits: ") and waiting.verdict.startswith(NOT_YET) and waiting.ours == "–"
     assert "no records for simsiam" in waiting.verdict
+    assert ssl_render.NOT_YET == NOT_YET  # the track's own word for it is the one the mapping reads
     assert fc.ssl({})[0].verdict.startswith(NOT_YET) and "ssl.full.v1" in fc.ssl({})[0].verdict
 
 
