@@ -66,15 +66,12 @@ def _rec(method, readout, clean, fgsm, apgd, seed=0, seeds=1):
 def _complete(*chosen, seeds=1):
     """Every method × readout of the track for ``seeds`` seeds: ``chosen`` records, the rest a robust-looking
     filler (clean 98 %, FGSM 40 %, APGD-CE 2 %) that agrees with every claim."""
-    from shortcutbench.ssl.methods import create_method
-
     given = {(r.metrics["method"], r.metrics["readout"]): r for r in chosen}
     models = {}
-    for method in track.METHOD_ORDER:
-        for readout in create_method(method).readouts:
-            recs = [given.get((method, readout)) or _rec(method, readout, 980, 400, 20, seed, seeds)
-                    for seed in range(seeds)]
-            models[recs[0].model_id] = recs
+    for method, readout in track.method_readouts():
+        recs = [given.get((method, readout)) or _rec(method, readout, 980, 400, 20, seed, seeds)
+                for seed in range(seeds)]
+        models[recs[0].model_id] = recs
     return {"digits": models}
 
 

@@ -32,6 +32,11 @@ METHOD_ORDER = ("supervised", "linear_separated_supervised", "supervised_noaug",
                 "simsiam", "barlow_twins")
 
 
+def method_readouts(methods: Tuple[str, ...] = METHOD_ORDER) -> List[Tuple[str, str]]:
+    """Every (method, readout) row of ``methods``: the order the track runs them and its tables list them."""
+    return [(method, readout) for method in methods for readout in create_method(method).readouts]
+
+
 @dataclass(frozen=True)
 class SslProtocol:
     name: str
@@ -122,7 +127,7 @@ class SslTrack(Track):
         eps_grid = (data.headline_eps,) if p.eval.headline_only else (p.eval.eps or data.eps)
         headline = data.headline_eps if data.headline_eps in eps_grid else eps_grid[0]
         standard_fc: Dict[str, Any] = {}
-        steps = [(method, readout) for method in p.methods for readout in create_method(method).readouts]
+        steps = method_readouts(p.methods)
         bar = progress(steps, desc=f"ssl {data.name} seed {seed}", total=len(steps), leave=True)
         for method, group in groupby(bar, key=lambda step: step[0]):
             spec = create_method(method)

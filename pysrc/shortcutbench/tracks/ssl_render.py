@@ -7,6 +7,7 @@ per-seed accuracies, clipped to [0, 100] %. Verdicts compare intervals; overlapp
 from __future__ import annotations
 
 import math
+from itertools import groupby
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -19,7 +20,6 @@ from .base import records_by_model
 ATTACKS = (("fgsm", "FGSM"), ("apgd_ce", "APGD-CE"), ("apgd_ce10", "APGD-CE-10"), ("standard", "standard"))
 CHANCE = 0.1
 NOT_YET = "not yet measured"  # = results.findings.NOT_YET (a layer above tracks), which reads this row
-READOUT_ORDER = ("joint", "standard", "adversarial")  # a method's rows: its own head, then the readouts fitted on it
 Interval = Tuple[float, float, float]  # mean, low, high (fractions)
 
 
@@ -63,17 +63,16 @@ def _mean_sd(values: Sequence[float]) -> str:
 
 
 def _groups(records: List[Record]) -> Dict[str, Dict[str, List[Record]]]:
-    """dataset → model id → records (most thorough profile per model), models in method order."""
-    from .ssl import METHOD_ORDER
+    """dataset → model id → records (most thorough profile per model), rows in the track's order."""
+    from .ssl import method_readouts
 
-    order = {m: i for i, m in enumerate(METHOD_ORDER)}
-    readout_order = {r: i for i, r in enumerate(READOUT_ORDER)}
+    row = {pair: i for i, pair in enumerate(method_readouts())}
     out: Dict[str, Dict[str, List[Record]]] = {}
     by_model = records_by_model(records)
 
     def rank(mid: str):
         m = by_model[mid][0].metrics
-        return order.get(m["method"], 99), readout_order.get(m["readout"], 99), mid
+        return row.get((m["method"], m["readout"]), len(row)), mid
 
     for mid in sorted(by_model, key=rank):
         recs = sorted(by_model[mid], key=lambda r: r.seed)
@@ -153,15 +152,14 @@ def coverage_gaps(models: Dict[str, List[Record]]) -> str:
     """What a dataset's records lack of the complete protocol: every method × readout of the track
     (``tracks.ssl.METHOD_ORDER``) with the protocol's seeds ("" when complete). The §4 claims compare
     methods, so they are judged only on the complete set, never on the encoders trained so far."""
-    from ..ssl.methods import create_method
-    from .ssl import METHOD_ORDER
+    from .ssl import method_readouts
 
     have = {(r[0].metrics["method"], r[0].metrics["readout"]): len(r) for r in models.values()}
     first = next(iter(models.values()))[0]
     seeds = int(first.config.get("protocol", {}).get("seeds", 1))
     absent, short = [], []
-    for method in METHOD_ORDER:
-        got = {readout: have.get((method, readout), 0) for readout in create_method(method).readouts}
+    for method, pairs in groupby(method_readouts(), key=lambda pair: pair[0]):
+        got = {readout: have.get((method, readout), 0) for _, readout in pairs}
         alike = len(set(got.values())) == 1  # then name the method, not each readout
         for readout, n in got.items():
             label = method if alike else f"{method}/{readout}"
