@@ -65,6 +65,7 @@ def _write(path: Path, data: bytes):
     (["run", "nosuchtrack"], "unknown track 'nosuchtrack'"),
     (["run", "shortcut", "--profile", "huge"], "invalid choice: 'huge'"),
     (["run", "shortcut", "--seeds", "0"], "--seeds must be >= 1"),
+    (["run", "shortcut", "--seed-from", "-1"], "--seed-from must be >= 0"),
     (["data", "show", "colored_mnist", "--set", "rho=1.5"], "rho must be in (0, 1], got 1.5"),
     (["data", "show", "colored_mnist", "--set", "rho=0"], "rho must be in (0, 1]"),
     (["data", "show", "colored_mnist", "--set", "rho=abc"], "--set rho=abc: expected float"),

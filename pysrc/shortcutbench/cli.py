@@ -27,6 +27,8 @@ def _add_common_run_args(p: argparse.ArgumentParser) -> None:
                    help="quick: minutes, 1 seed (make run); full: the protocol of the committed tables")
     p.add_argument("--seeds", type=int, default=None, metavar="N",
                    help="number of training seeds (default: the profile's; seeds are 0..N-1)")
+    p.add_argument("--seed-from", type=int, default=0, metavar="K",
+                   help="start at seed K (seeds K..N-1): add seeds to records already made without redoing 0..K-1")
     p.add_argument("--mnist-dir", default=None, metavar="DIR",
                    help="directory with the four MNIST IDX files (raw or .gz); default: the 5,000 embedded digits")
     p.add_argument("--cifar-dir", default=None, metavar="DIR",
@@ -208,6 +210,8 @@ def cmd_run(args) -> int:
     tracks = [TRACKS.get(n)() for n in names]  # unknown track: one line, exit 2, before any work
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.seed_from < 0:
+        raise UsageError(f"--seed-from must be >= 0, got {args.seed_from}")
     if args.mnist_dir is not None:
         from .data import read_idx_dir
 
@@ -220,7 +224,7 @@ def cmd_run(args) -> int:
 
         load_cifar10(args.cifar_dir)
         options["cifar_dir"] = args.cifar_dir
-    ctx = RunContext(profile=args.profile, seeds=args.seeds, mnist_dir=args.mnist_dir, out_dir=Path(args.out),
+    ctx = RunContext(profile=args.profile, seeds=args.seeds, seed_from=args.seed_from, mnist_dir=args.mnist_dir, out_dir=Path(args.out),
                      options=options, device=args.device)
     per_track = _plan_options(tracks, ctx)  # every key of every track checked before any track starts
     out = ensure_writable_dir(args.out)

@@ -53,6 +53,13 @@ def test_mitigation_seeds_override_is_recorded_in_the_protocol(all_shipped):
                          ("lazy_cnn.erm", 2)]
 
 
+def test_seed_from_keeps_mitigation_seeds_counted_from_seed_0(all_shipped):
+    """--seed-from 1 adds seeds 1..2: the mitigation's seeds stay 0..1, so only its seed 1 is new."""
+    ctx = RunContext(profile="full", seeds=3, seed_from=1,
+                     options={"models": "lazy_cnn.erm,lazy_cnn.jtt", "mitigation_seeds": "2"})
+    assert _ids(ctx) == [("lazy_cnn.erm", 1), ("lazy_cnn.jtt", 1), ("lazy_cnn.erm", 2)]
+
+
 @pytest.mark.parametrize("bad", ["0", "-1", "two"])
 def test_bad_mitigation_seeds_is_a_usage_error(bad):
     with pytest.raises(UsageError, match="mitigation_seeds"):

@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import torch.nn as nn
 
+from ..errors import UsageError
 from ..registry import Registry
 from ..results.record import Record
 from ..results.tables import Table
@@ -22,13 +23,17 @@ PROFILES = ("quick", "full")  # quick: every track in minutes (make run); full: 
 class RunContext:
     profile: str = "quick"
     seeds: Optional[int] = None  # number of training seeds; None = the profile's
+    seed_from: int = 0  # first seed run: seeds seed_from..N-1 add seeds to records already made
     mnist_dir: Optional[str] = None
     out_dir: Path = Path("results")  # where `run` writes by default (cli.RESULTS_OUT), not the committed board
     device: str = "cpu"
     options: Dict[str, str] = field(default_factory=dict)  # `run --set key=value` protocol overrides
 
     def seed_list(self, default: int) -> List[int]:
-        return list(range(self.seeds if self.seeds is not None else default))
+        n = self.seeds if self.seeds is not None else default
+        if self.seed_from >= n:
+            raise UsageError(f"--seed-from {self.seed_from} leaves no seed: this run's seeds are 0..{n - 1}")
+        return list(range(self.seed_from, n))
 
     def for_track(self, track: str) -> "RunContext":
         """The options one track sees: ``TRACK.key=value`` goes to TRACK only (prefix dropped, and

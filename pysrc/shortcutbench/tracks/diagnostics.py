@@ -53,7 +53,7 @@ class DiagnosticsProtocol:
     def seeds_for(self, name: str, seeds: List[int]) -> List[int]:
         if name == BASELINE or self.mitigation_seeds is None:
             return list(seeds)
-        return list(seeds)[:self.mitigation_seeds]
+        return [s for s in seeds if s < self.mitigation_seeds]  # seeds 0..m-1, also under --seed-from
 
 
 BASELINE = "lazy_cnn.erm"

@@ -9,7 +9,7 @@ import sys
 import time
 from fnmatch import fnmatchcase
 from dataclasses import asdict, dataclass, replace
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import torch
 
@@ -73,13 +73,13 @@ def score_zoo(model, data: ColoredMNIST, protocol: ZooProtocol) -> Dict[str, obj
             **train_fit(model, data, protocol.train_fit_images)}
 
 
-def shipped_models(methods: Optional[Tuple[str, ...]], seeds: int,
+def shipped_models(methods: Optional[Tuple[str, ...]], seeds: Sequence[int],
                    models: Tuple[str, ...] = ()) -> Iterator[Tuple[str, cat.ZooRun, int, int]]:
     """(name, run, epoch, seed) of every catalogue model (restricted to ``methods`` and to names
-    matching a ``models`` fnmatch pattern), seeds < ``seeds``."""
+    matching a ``models`` fnmatch pattern), for each of ``seeds`` below the run's seed count."""
     for name, (run, epoch) in cat.shipped_names().items():
         if (methods is None or run.method in methods) and (not models or any(fnmatchcase(name, p) for p in models)):
-            for seed in range(min(run.seeds, seeds)):
+            for seed in (s for s in seeds if s < run.seeds):
                 yield name, run, epoch, seed
 
 
@@ -108,7 +108,7 @@ def run_shipped(track_name: str, ctx, protocol: ZooProtocol, methods: Optional[T
 
     scored = _scored(track_name, ctx, protocol, rescore)
     missing = []
-    selected = list(shipped_models(methods, len(ctx.seed_list(protocol.seeds)), models))
+    selected = list(shipped_models(methods, ctx.seed_list(protocol.seeds), models))
     if models and not selected:
         raise UsageError(f"models={','.join(models)} matches no zoo model (see: shortcutbench zoo list)")
     for name, run, epoch, seed in selected:
