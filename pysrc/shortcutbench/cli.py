@@ -210,8 +210,8 @@ def cmd_run(args) -> int:
     tracks = [TRACKS.get(n)() for n in names]  # unknown track: one line, exit 2, before any work
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.seed_from < 0:
-        raise UsageError(f"--seed-from must be >= 0, got {args.seed_from}")
+    if args.seed_from < 0 or (args.seeds is not None and args.seed_from >= args.seeds):
+        raise UsageError(f"--seed-from must be in 0..{'N-1' if args.seeds is None else args.seeds - 1}, got {args.seed_from}")
     if args.mnist_dir is not None:
         from .data import read_idx_dir
 
