@@ -97,3 +97,14 @@ def test_findings_wait_for_every_method_and_seed():
     del models["a.barlow_twins.standard.digits"], models["a.barlow_twins.adversarial.digits"]
     (row,) = findings_table(groups).rows
     assert row[2:] == ["no records for barlow_twins; seeds short for simclr/adversarial (1 of 3)", "not yet measured"]
+
+
+def test_seeds_that_all_score_zero_keep_the_test_sets_interval():
+    from shortcutbench.results.stats import wilson_interval
+    from shortcutbench.tracks.ssl_render import interval
+
+    mean, lo, hi = interval([0, 0, 0], 1000)  # Student-t alone would be [0, 0]
+    assert (mean, lo) == (0.0, 0.0) and hi == pytest.approx(wilson_interval(0, 1000)[1]) and hi > 0.003
+    assert interval([7], 1000)[1:] == wilson_interval(7, 1000)  # one seed: Wilson
+    mean, lo, hi = interval([100, 300, 500], 1000)  # seeds disagree: the t interval is the wider
+    assert mean == pytest.approx(0.3) and lo == 0.0 and hi > 0.7
