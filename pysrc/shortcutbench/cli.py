@@ -211,7 +211,8 @@ def cmd_run(args) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     if args.seed_from < 0 or (args.seeds is not None and args.seed_from >= args.seeds):
-        raise UsageError(f"--seed-from must be in 0..{'N-1' if args.seeds is None else args.seeds - 1}, got {args.seed_from}")
+        last = "N-1" if args.seeds is None else args.seeds - 1
+        raise UsageError(f"--seed-from must be in 0..{last}, got {args.seed_from}")
     if args.mnist_dir is not None:
         from .data import read_idx_dir
 
@@ -224,8 +225,8 @@ def cmd_run(args) -> int:
 
         load_cifar10(args.cifar_dir)
         options["cifar_dir"] = args.cifar_dir
-    ctx = RunContext(profile=args.profile, seeds=args.seeds, seed_from=args.seed_from, mnist_dir=args.mnist_dir, out_dir=Path(args.out),
-                     options=options, device=args.device)
+    ctx = RunContext(profile=args.profile, seeds=args.seeds, seed_from=args.seed_from, mnist_dir=args.mnist_dir,
+                     out_dir=Path(args.out), options=options, device=args.device)
     per_track = _plan_options(tracks, ctx)  # every key of every track checked before any track starts
     out = ensure_writable_dir(args.out)
     store = Store.in_dir(out)

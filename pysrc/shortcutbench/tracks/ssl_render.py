@@ -3,7 +3,8 @@ readout (clean and robust accuracies at the headline ε, feature-difference norm
 the ε grid, the Colored-MNIST shortcut table and the seed's §4 claims with verdicts.
 
 Intervals (95 %): one seed → Wilson on the test images; several seeds → the wider of Student-t over
-the per-seed accuracies and Wilson on the test images, clipped to [0, 100] %. Verdicts compare intervals; overlapping → inconclusive."""
+the per-seed accuracies and Wilson on the test images, clipped to [0, 100] %. Verdicts compare
+intervals; overlapping → inconclusive."""
 from __future__ import annotations
 
 import math
@@ -90,7 +91,8 @@ def main_table(dataset: str, models: Dict[str, List[Record]]) -> Table:
     notes = [f"Protocol `{any_rec.protocol}` ({any_rec.profile} profile): encoder {any_rec.config['pretrain']['arch']}, "
              f"{any_rec.config['pretrain']['epochs']} pre-training epoch(s) (SSL methods ×{p['ssl_epoch_factor']}) on "
              f"{p['pretrain']['train_size'] or 'all'} training images; accuracies on {any_rec.metrics['n']} test images, "
-             f"ℓ∞ ε = {eps:.4g}, in % with 95 % intervals (one seed: Wilson; several: the wider of Student-t over seeds and Wilson).",
+             f"ℓ∞ ε = {eps:.4g}, in % with 95 % intervals (one seed: Wilson; several: the wider of Student-t over "
+             "seeds and Wilson).",
              "Readouts (seed 001 §4.1-4.3): joint = the supervised model's own head; standard = linear layer on the "
              "frozen encoder, Adam lr 1e-2, 5 epochs, batch 512, no augmentation; adversarial = that layer fine-tuned "
              "on APGD-CE-10 points of crop(+flip) augmented images, lr chosen on validation from "
