@@ -290,6 +290,30 @@ def test_ssl_rows_keep_their_verdicts(monkeypatch):
     assert fc.ssl({})[0].verdict.startswith(NOT_YET) and "ssl.full.v1" in fc.ssl({})[0].verdict
 
 
+def test_ssl_records_cell_names_only_the_judged_datasets_records(monkeypatch):
+    from dataclasses import replace
+
+    from shortcutbench.results.tables import Table
+    from shortcutbench.tracks import ssl_render
+
+    def rec(model, seed, commit):
+        r = _rec("ssl", model, "ssl.full.v1", {}, seed)
+        return replace(r, provenance={**r.provenance, "git_commit": commit})
+
+    digits = [rec("enc.simclr.standard.digits", k, "aaaaaaa1") for k in range(3)]
+    colour = [rec("enc.simclr.standard.colored_mnist", k, "bbbbbbb2") for k in range(2)]
+    groups = {"digits": {"enc.simclr.standard.digits": digits},
+              "colored_mnist": {"enc.simclr.standard.colored_mnist": colour}}
+    rows = [["digits", "claim a", "m", "holds"], ["colored_mnist", "claim a", "m", "holds"]]
+    monkeypatch.setattr(ssl_render, "_groups", lambda recs: groups)
+    monkeypatch.setattr(ssl_render, "findings_table", lambda groups: Table("ssl_findings", "t", ["a"] * 4, rows))
+    got = {f.claim.split(":")[0]: f.records for f in fc.ssl({"ssl": digits + colour})}
+    # digits: 3 seeds of one model, one commit; the Colored-MNIST records (2 seeds, another commit)
+    # must not leak into its provenance, nor the reverse
+    assert "3 seed(s)" in got["digits"] and "aaaaaaa" in got["digits"] and "bbbbbbb" not in got["digits"]
+    assert "2 seed(s)" in got["colored_mnist"] and "aaaaaaa" not in got["colored_mnist"]
+
+
 def test_count_rows_say_where_the_seeds_rates_fall():
     # NSPGD 12/12, 6/12, 0/12: CP intervals [0.735, 1], [0.211, 0.789], [0, 0.265] (0.025^(1/12) = 0.735);
     # the seed's 0.886 and 0.683 fall inside the first two, its 0.029 inside the third

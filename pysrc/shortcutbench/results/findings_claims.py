@@ -293,7 +293,8 @@ def ssl(by_track: ByTrack) -> List[Finding]:
     test = ("the ssl track's fixed rule (ssl_findings.md): Wilson / seed intervals at the headline ε, separated "
             "or not; models not above chance on clean data are left out")
     recs = by_track.get("ssl", [])
-    table = findings_table(_groups(recs)) if recs else None
+    groups = _groups(recs)
+    table = findings_table(groups) if recs else None
     if table is None:
         return [not_measured(claim, seed, test, _needs("ssl", ["its encoders"]))]
     out = []
@@ -306,7 +307,9 @@ def ssl(by_track: ByTrack) -> List[Finding]:
             continue
         label = next((ours for key, ours in _SSL_VERDICTS if theirs.startswith(key)), INCONCLUSIVE)
         reason = "no model above chance" if theirs.startswith("not judged") else ""
-        out.append(Finding(f"{dataset}: {text}", seed, measured, test, records_cell(recs), with_reason(label, reason)))
+        judged = [r for model in groups.get(dataset, {}).values() for r in model]  # this dataset's alone
+        out.append(Finding(f"{dataset}: {text}", seed, measured, test, records_cell(judged),
+                           with_reason(label, reason)))
     return out
 
 
