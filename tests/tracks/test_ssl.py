@@ -108,3 +108,17 @@ def test_seeds_that_all_score_zero_keep_the_test_sets_interval():
     assert interval([7], 1000)[1:] == wilson_interval(7, 1000)  # one seed: Wilson
     mean, lo, hi = interval([100, 300, 500], 1000)  # seeds disagree: the t interval is the wider
     assert mean == pytest.approx(0.3) and lo == 0.0 and hi > 0.7
+
+
+def test_adv_lr_column_shows_each_seeds_rate_when_the_seeds_differ():
+    from shortcutbench.tracks.ssl_render import adv_lr_cell
+
+    def recs(*lrs):
+        out = [_rec("simclr", "adversarial", 950, 100, 0, seed=s, seeds=len(lrs)) for s in range(len(lrs))]
+        for r, lr in zip(out, lrs):
+            r.metrics["adv_lr"] = lr
+        return out
+
+    assert adv_lr_cell(recs(1e-6, 1e-6, 1e-6)) == "1e-06"
+    assert adv_lr_cell(recs(1e-4, 1e-6, 1e-6)) == "0.0001 / 1e-06 / 1e-06"
+    assert adv_lr_cell(recs(None, None)) == "–"

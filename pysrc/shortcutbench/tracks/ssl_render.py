@@ -77,6 +77,13 @@ def _groups(records: List[Record]) -> Dict[str, Dict[str, List[Record]]]:
     return out
 
 
+def adv_lr_cell(recs: List[Record]) -> str:
+    """The adversarial readout's validation-chosen rate: one value when every seed chose it, otherwise
+    each seed's, in seed order (seeds do differ: one seed's choice must not stand for the others')."""
+    shown = [f"{v:g}" if v is not None else "–" for v in (r.metrics.get("adv_lr") for r in recs)]
+    return shown[0] if len(set(shown)) == 1 else " / ".join(shown)
+
+
 def main_table(dataset: str, models: Dict[str, List[Record]]) -> Table:
     rows = []
     for mid, recs in models.items():
@@ -84,7 +91,7 @@ def main_table(dataset: str, models: Dict[str, List[Record]]) -> Table:
         rows.append([m["method"], m["readout"], str(len(recs)), fmt(accuracy(recs, "clean"))]
                     + [fmt(accuracy(recs, a)) for a, _ in ATTACKS]
                     + [_mean_sd([r.metrics.get("feature_norm") for r in recs]),
-                       f"{m['adv_lr']:g}" if m.get("adv_lr") is not None else "–"])
+                       adv_lr_cell(recs)])
     any_rec = next(iter(models.values()))[0]
     p = any_rec.config["protocol"]
     eps = any_rec.metrics["headline_eps"]
@@ -96,7 +103,7 @@ def main_table(dataset: str, models: Dict[str, List[Record]]) -> Table:
              "Readouts (seed 001 §4.1-4.3): joint = the supervised model's own head; standard = linear layer on the "
              "frozen encoder, Adam lr 1e-2, 5 epochs, batch 512, no augmentation; adversarial = that layer fine-tuned "
              "on APGD-CE-10 points of crop(+flip) augmented images, lr chosen on validation from "
-             f"{', '.join(f'{v:g}' for v in p['adversarial']['lrs'])} (column 'adv lr'; a tie goes to the smaller "
+             f"{', '.join(f'{v:g}' for v in p['adversarial']['lrs'])} (column 'adv lr', each seed's in seed order where they differ; a tie goes to the smaller "
              "rate, so where no rate helps the adversarial readout stays at the standard one).",
              f"Attacks: FGSM; APGD-CE with {p['eval']['apgd_steps']} and {p['eval']['apgd_short_steps']} steps; "
              f"standard = APGD-CE → APGD-T ({p['eval']['n_targets']} targets) → Square "
