@@ -103,8 +103,9 @@ def main_table(dataset: str, models: Dict[str, List[Record]]) -> Table:
              "Readouts (seed 001 §4.1-4.3): joint = the supervised model's own head; standard = linear layer on the "
              "frozen encoder, Adam lr 1e-2, 5 epochs, batch 512, no augmentation; adversarial = that layer fine-tuned "
              "on APGD-CE-10 points of crop(+flip) augmented images, lr chosen on validation from "
-             f"{', '.join(f'{v:g}' for v in p['adversarial']['lrs'])} (column 'adv lr', each seed's in seed order where they differ; a tie goes to the smaller "
-             "rate, so where no rate helps the adversarial readout stays at the standard one).",
+             f"{', '.join(f'{v:g}' for v in p['adversarial']['lrs'])} (column 'adv lr', each seed's in seed order "
+             "where they differ; a tie goes to the smaller rate, so where no rate helps the adversarial readout stays "
+             "at the standard one).",
              f"Attacks: FGSM; APGD-CE with {p['eval']['apgd_steps']} and {p['eval']['apgd_short_steps']} steps; "
              f"standard = APGD-CE → APGD-T ({p['eval']['n_targets']} targets) → Square "
              f"({p['eval']['square_queries']} queries), per-point worst case. ‖Δf‖₂ = mean ‖f(x_adv) − f(x)‖₂ of the "
